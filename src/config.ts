@@ -1,0 +1,222 @@
+import { z } from 'zod';
+
+/** Autonomy levels in increasing order of what the AI may do without a person. */
+export const AUTONOMY_LEVELS = ['manual', 'shadow', 'assisted', 'autonomous'] as const;
+export type Autonomy = (typeof AUTONOMY_LEVELS)[number];
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const optionalUrl = (what: string) => z.preprocess(emptyToUndefined, z.url({ message: `expected ${what}` }).optional());
+const intFrom = (def: number, min: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ message: `expected a whole number from ${min} to ${max}` })
+      .int({ message: `expected a whole number from ${min} to ${max}` })
+      .min(min, { message: `expected a whole number from ${min} to ${max}` })
+      .max(max, { message: `expected a whole number from ${min} to ${max}` })
+      .default(def),
+  );
+const emailList = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((s) =>
+      s
+        ? s
+            .split(',')
+            .map((e) => e.trim().toLowerCase())
+            .filter(Boolean)
+        : [],
+    )
+    .pipe(z.array(z.email({ message: 'expected a comma-separated list of email addresses' }))),
+);
+
+const envSchema = z
+  .object({
+    PORT: intFrom(3000, 1, 65535),
+    PUBLIC_URL: optionalUrl('an absolute URL such as https://countersign.example.com'),
+    MONGODB_URI: z.preprocess(
+      emptyToUndefined,
+      z
+        .string({
+          message:
+            'required: a MongoDB connection string such as mongodb://127.0.0.1:27017/countersign (npx countersign services env prints one)',
+        })
+        .regex(/^mongodb(\+srv)?:\/\//, { message: 'expected a mongodb:// or mongodb+srv:// URI' }),
+    ),
+    REDIS_URL: z.preprocess(
+      emptyToUndefined,
+      z
+        .string({
+          message: 'required: a Redis URL such as redis://127.0.0.1:6379 (npx countersign services env prints one)',
+        })
+        .regex(/^rediss?:\/\//, { message: 'expected a redis:// or rediss:// URL' }),
+    ),
+    APP_SECRET: optionalString.pipe(
+      z.string().min(32, { message: 'expected at least 32 characters of random text' }).optional(),
+    ),
+    COUNTERSIGN_API_TOKEN: optionalString.pipe(
+      z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
+    ),
+    OPENAI_API_KEY: optionalString,
+    OPENAI_BASE_URL: optionalUrl('an OpenAI-compatible base URL such as https://api.openai.com/v1'),
+    OPENAI_MODEL: z.preprocess(emptyToUndefined, z.string().default('gpt-4.1-mini')),
+    SLACK_BOT_TOKEN: optionalString,
+    SLACK_SIGNING_SECRET: optionalString,
+    SLACK_APP_TOKEN: optionalString,
+    SLACK_API_URL: z.preprocess(
+      emptyToUndefined,
+      z.url({ message: 'expected a URL' }).default('https://slack.com/api/'),
+    ),
+    SLACK_APPROVALS_CHANNEL: optionalString,
+    SMTP_URL: optionalUrl('an SMTP URL such as smtp://user:pass@mail.example.com:587'),
+    MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('Countersign <disputes@countersign.local>')),
+    IMAP_URL: optionalUrl('imap://user:pass@host:port or imaps://…'),
+    IMAP_MAILBOX: z.preprocess(emptyToUndefined, z.string().default('INBOX')),
+    APPROVER_EMAILS: emailList,
+    DIGEST_TO: emailList,
+    DIGEST_CRON: optionalString,
+    WEBHOOK_SECRET: optionalString.pipe(z.string().min(16, { message: 'expected at least 16 characters' }).optional()),
+    AUTONOMY: z.preprocess(
+      emptyToUndefined,
+      z.enum(AUTONOMY_LEVELS, { message: `expected one of ${AUTONOMY_LEVELS.join(', ')}` }).default('manual'),
+    ),
+    // Not in the contract: operational knobs with safe defaults.
+    COUNTERSIGN_DEMO: z.preprocess(emptyToUndefined, z.enum(['0', '1', 'true', 'false']).default('0')),
+    LOG_LEVEL: z.preprocess(
+      emptyToUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+    WORKER_CONCURRENCY: intFrom(8, 1, 256),
+    OFFLINE_MODEL_LATENCY_MS: intFrom(150, 0, 600_000),
+    /** Test-only fault injection: comma list of failpoint names at which the process kills itself. */
+    COUNTERSIGN_FAILPOINTS: optionalString,
+  })
+  .superRefine((env, ctx) => {
+    const demo = env.COUNTERSIGN_DEMO === '1' || env.COUNTERSIGN_DEMO === 'true';
+    if (!demo && !env.APP_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APP_SECRET'],
+        message: 'required outside the demo: at least 32 characters of random text (it signs approval links)',
+      });
+    }
+    if (!demo && !env.COUNTERSIGN_API_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['COUNTERSIGN_API_TOKEN'],
+        message: 'required outside the demo: the Bearer token for /api/*',
+      });
+    }
+    if (
+      env.OPENAI_API_KEY === undefined &&
+      env.OPENAI_BASE_URL !== undefined &&
+      !/localhost|127\.0\.0\.1/.test(env.OPENAI_BASE_URL)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OPENAI_API_KEY'],
+        message: 'required when OPENAI_BASE_URL points to a remote server',
+      });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  publicUrl: string;
+  mongodbUri: string;
+  redisUrl: string;
+  appSecret: string;
+  apiToken: string;
+  /** `offline` = the built-in offline model, started in-process. */
+  model: { kind: 'offline' } | { kind: 'openai'; apiKey: string | undefined; baseUrl: string | undefined };
+  modelName: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  approverEmails: string[];
+  digestTo: string[];
+  webhookSecret: string | undefined;
+  autonomy: Autonomy;
+  demo: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  workerConcurrency: number;
+  offlineModelLatencyMs: number;
+  failpoints: Set<string>;
+  slack: {
+    botToken: string | undefined;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string;
+    approvalsChannel: string | undefined;
+  };
+  imap: { url: string | undefined; mailbox: string };
+  digestCron: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`);
+  }
+}
+
+/** Demo-only secrets: fixed so links printed by `npm run demo` survive a restart; never used outside demo mode. */
+const DEMO_APP_SECRET = 'countersign-demo-secret-not-for-production-use';
+const DEMO_API_TOKEN = 'demo-api-token-not-secret';
+
+/**
+ * Parses the environment once, for the composition root. Nothing else reads `process.env`.
+ * Throws ConfigError listing one line per bad variable.
+ */
+export function parseEnv(source: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const byVar = new Map<string, string>();
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      if (!byVar.has(name)) byVar.set(name, `${name}: ${issue.message}`);
+    }
+    throw new ConfigError([...byVar.values()]);
+  }
+  const env = parsed.data;
+  const demo = env.COUNTERSIGN_DEMO === '1' || env.COUNTERSIGN_DEMO === 'true';
+  const offline = env.OPENAI_API_KEY === undefined && env.OPENAI_BASE_URL === undefined;
+  return {
+    port: env.PORT,
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    mongodbUri: env.MONGODB_URI,
+    redisUrl: env.REDIS_URL,
+    appSecret: env.APP_SECRET ?? DEMO_APP_SECRET,
+    apiToken: env.COUNTERSIGN_API_TOKEN ?? DEMO_API_TOKEN,
+    model: offline ? { kind: 'offline' } : { kind: 'openai', apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },
+    modelName: offline ? 'offline' : env.OPENAI_MODEL,
+    smtpUrl: env.SMTP_URL,
+    mailFrom: env.MAIL_FROM,
+    approverEmails: env.APPROVER_EMAILS,
+    digestTo: env.DIGEST_TO,
+    webhookSecret: env.WEBHOOK_SECRET,
+    autonomy: env.AUTONOMY,
+    demo,
+    logLevel: env.LOG_LEVEL,
+    workerConcurrency: env.WORKER_CONCURRENCY,
+    offlineModelLatencyMs: env.OFFLINE_MODEL_LATENCY_MS,
+    failpoints: new Set(
+      (env.COUNTERSIGN_FAILPOINTS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+    slack: {
+      botToken: env.SLACK_BOT_TOKEN,
+      signingSecret: env.SLACK_SIGNING_SECRET,
+      appToken: env.SLACK_APP_TOKEN,
+      apiUrl: env.SLACK_API_URL,
+      approvalsChannel: env.SLACK_APPROVALS_CHANNEL,
+    },
+    imap: { url: env.IMAP_URL, mailbox: env.IMAP_MAILBOX },
+    digestCron: env.DIGEST_CRON,
+  };
+}

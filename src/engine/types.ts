@@ -1,0 +1,58 @@
+import type { CheckpointDoc, Decision, RunStatus, StepKind, StepStatus, Usage } from '../store/models.js';
+
+export interface StartRunRequest {
+  workflow: string;
+  /** Validated against the workflow's input schema; InvalidInput lists the issues. */
+  input: unknown;
+  /** Same key, same workflow: the existing run is returned with `created: false`. */
+  idempotencyKey?: string;
+  source: { channel: 'webhook' | 'api' | 'slack' | 'email' | 'form' | 'cli'; key?: string };
+}
+
+export interface DecisionRequest {
+  checkpointId: string;
+  decision: 'approve' | 'reject';
+  edits?: Record<string, unknown>;
+  comment?: string;
+  /** Who decides: an email address, a Slack user id, or the API caller's name. */
+  actor: string;
+  channel: Decision['channel'];
+}
+
+/** The public shape of a run (GET /api/runs/:id), per CONTRACT.md. */
+export interface RunView {
+  id: string;
+  workflow: string;
+  status: RunStatus;
+  input: unknown;
+  output: unknown;
+  error: { message: string; code: string } | null;
+  steps: {
+    id: string;
+    name: string;
+    kind: StepKind;
+    status: StepStatus;
+    attempts: number;
+    startedAt: Date | null;
+    finishedAt: Date | null;
+    usage: Usage;
+    error: { message: string; code: string } | null;
+  }[];
+  checkpoints: { id: string; name: string; status: CheckpointDoc['status']; decision: Decision | null }[];
+  usage: { inputTokens: number; outputTokens: number; cachedTokens: number; costUsd: number };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What inbound handlers may ask of the engine. One decide path for every channel. */
+export interface Engine {
+  startRun(req: StartRunRequest): Promise<{ runId: string; created: boolean }>;
+  /** Throws NotFound, NotAuthorized, InvalidInput (edits) or AlreadyDecided (naming who decided first). */
+  decide(req: DecisionRequest): Promise<CheckpointDoc>;
+  getRun(runId: string): Promise<RunView | null>;
+  listRuns(filter: { status?: RunStatus; workflow?: string; limit?: number }): Promise<RunView[]>;
+  getCheckpoint(checkpointId: string): Promise<CheckpointDoc | null>;
+  /** Whether `actor` (an email address or Slack user id) may decide this checkpoint. */
+  mayDecide(checkpoint: CheckpointDoc, actor: string): boolean;
+  hasWorkflow(name: string): boolean;
+}

@@ -1,0 +1,342 @@
+import mongoose, { type Connection, type Model, Schema } from 'mongoose';
+
+/**
+ * MongoDB is the source of truth; Redis only schedules. Every document carries a schema version `v` so that
+ * older documents stay readable (test/fixtures holds frozen v1 documents).
+ *
+ * FerretDB 1.x compatibility (see docs/design.md): no transactions, TTL, sparse or partial indexes, `$lookup`,
+ * `$facet`, projections on findOneAndUpdate, or `$group` beyond `$sum`. Atomicity comes from single-document
+ * conditional updates and unique `_id`s.
+ */
+export const SCHEMA_VERSION = 1;
+
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
+export type StepKind = 'step' | 'agent' | 'checkpoint' | 'sleep' | 'now' | 'id';
+export type StepStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed';
+export type CheckpointStatus = 'pending' | 'approved' | 'rejected' | 'cancelled';
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+}
+export const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cachedTokens: 0, costUsd: 0 });
+
+export interface StoredError {
+  message: string;
+  code: string;
+  at: Date;
+}
+
+export interface RunDoc {
+  _id: string;
+  v: number;
+  workflow: string;
+  status: RunStatus;
+  input: unknown;
+  output?: unknown;
+  error?: StoredError;
+  usage: Usage;
+  /** Incremented by every run pass; part of job ids so re-enqueues collapse. */
+  passes: number;
+  /** The pass holding the run; a pass runs alone per run. */
+  lease?: { owner: string; until: Date } | null;
+  source?: { channel: string; key?: string };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface StepDoc {
+  _id: string; // `${runId}/${stepId}`
+  v: number;
+  runId: string;
+  stepId: string;
+  kind: StepKind;
+  /** Agent name for agent steps; shown in the API. */
+  name: string;
+  status: StepStatus;
+  attempts: number;
+  input?: unknown;
+  result?: unknown;
+  error?: StoredError;
+  usage: Usage;
+  /** Order of first dispatch within the run. */
+  seq: number;
+  wakeAt?: Date;
+  checkpointId?: string;
+  startedAt?: Date;
+  finishedAt?: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Decision {
+  decision: 'approve' | 'reject';
+  actor: string;
+  channel: 'api' | 'link' | 'slack' | 'email' | 'policy' | 'timeout';
+  comment?: string;
+  /** Only the fields a person changed, validated against the editable schema. */
+  edits: Record<string, unknown>;
+  /** Field-level before/after of what changed, for agreement statistics and evals. */
+  diff: { field: string; before: unknown; after: unknown }[];
+  decidedAt: Date;
+}
+
+export interface CheckpointDoc {
+  _id: string;
+  v: number;
+  runId: string;
+  stepId: string;
+  workflow: string;
+  name: string;
+  status: CheckpointStatus;
+  version: number;
+  title: string;
+  summary: string;
+  /** What the AI found, section by section, for every channel to render. */
+  evidence: { title: string; items: { label: string; value: string }[] }[];
+  proposal: { outcome: string; confidence?: number; rationale?: string };
+  /** JSON Schema (from zod) of the part a person may edit, and the proposed values. */
+  editableSchema: Record<string, unknown>;
+  values: Record<string, unknown>;
+  approvers: { emails: string[]; slackUsers: string[] };
+  decision?: Decision;
+  /** Refused or stale attempts, kept for audit. */
+  audit: { at: Date; actor: string; channel: string; outcome: string; detail?: string }[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface IdempotencyDoc {
+  _id: string; // `${scope}:${key}`
+  runId: string;
+  createdAt: Date;
+}
+
+/** A side effect (email, outbound call) keyed by run and step: `sending` before, `done` after. */
+export interface EffectDoc {
+  _id: string;
+  v: number;
+  kind: string;
+  status: 'sending' | 'done';
+  attempts: number;
+  detail?: unknown;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ModelCallDoc {
+  runId: string;
+  stepId: string;
+  agent: string;
+  model: string;
+  turn: number;
+  status: 'ok' | 'error';
+  error?: string;
+  httpStatus?: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  at: Date;
+}
+
+export interface ToolCallDoc {
+  runId: string;
+  stepId: string;
+  agent: string;
+  tool: string;
+  arguments: unknown;
+  outcome: 'ok' | 'error' | 'refused' | 'invalid_arguments';
+  detail?: string;
+  durationMs: number;
+  at: Date;
+}
+
+export interface UsedTokenDoc {
+  _id: string; // token id (jti)
+  checkpointId: string;
+  recipient: string;
+  usedAt: Date;
+}
+
+const mixed = Schema.Types.Mixed;
+const usage = { inputTokens: Number, outputTokens: Number, cachedTokens: Number, costUsd: Number };
+const errorShape = { message: String, code: String, at: Date };
+const opts = { versionKey: false, minimize: false, strict: true } as const;
+
+function defineModels(conn: Connection) {
+  const runs = conn.model<RunDoc>(
+    'Run',
+    new Schema<RunDoc>(
+      {
+        _id: String,
+        v: Number,
+        workflow: { type: String, index: true },
+        status: { type: String, index: true },
+        input: mixed,
+        output: mixed,
+        error: errorShape,
+        usage,
+        passes: Number,
+        lease: { type: new Schema({ owner: String, until: Date }, { _id: false }), default: null },
+        source: { channel: String, key: String },
+        createdAt: Date,
+        updatedAt: Date,
+      },
+      { ...opts, collection: 'runs' },
+    ),
+  );
+  const steps = conn.model<StepDoc>(
+    'Step',
+    new Schema<StepDoc>(
+      {
+        _id: String,
+        v: Number,
+        runId: { type: String, index: true },
+        stepId: String,
+        kind: String,
+        name: String,
+        status: { type: String, index: true },
+        attempts: Number,
+        input: mixed,
+        result: mixed,
+        error: errorShape,
+        usage,
+        seq: Number,
+        wakeAt: Date,
+        checkpointId: String,
+        startedAt: Date,
+        finishedAt: Date,
+        createdAt: Date,
+        updatedAt: Date,
+      },
+      { ...opts, collection: 'steps' },
+    ),
+  );
+  const checkpoints = conn.model<CheckpointDoc>(
+    'Checkpoint',
+    new Schema<CheckpointDoc>(
+      {
+        _id: String,
+        v: Number,
+        runId: { type: String, index: true },
+        stepId: String,
+        workflow: String,
+        name: String,
+        status: { type: String, index: true },
+        version: Number,
+        title: String,
+        summary: String,
+        evidence: mixed,
+        proposal: mixed,
+        editableSchema: mixed,
+        values: mixed,
+        approvers: mixed,
+        decision: mixed,
+        audit: mixed,
+        createdAt: Date,
+        updatedAt: Date,
+      },
+      { ...opts, collection: 'checkpoints' },
+    ),
+  );
+  const idempotency = conn.model<IdempotencyDoc>(
+    'Idempotency',
+    new Schema<IdempotencyDoc>({ _id: String, runId: String, createdAt: Date }, { ...opts, collection: 'idempotency' }),
+  );
+  const effects = conn.model<EffectDoc>(
+    'Effect',
+    new Schema<EffectDoc>(
+      {
+        _id: String,
+        v: Number,
+        kind: String,
+        status: String,
+        attempts: Number,
+        detail: mixed,
+        createdAt: Date,
+        updatedAt: Date,
+      },
+      { ...opts, collection: 'effects' },
+    ),
+  );
+  const modelCalls = conn.model<ModelCallDoc>(
+    'ModelCall',
+    new Schema<ModelCallDoc>(
+      {
+        runId: { type: String, index: true },
+        stepId: String,
+        agent: String,
+        model: String,
+        turn: Number,
+        status: String,
+        error: String,
+        httpStatus: Number,
+        inputTokens: Number,
+        outputTokens: Number,
+        cachedTokens: Number,
+        costUsd: Number,
+        latencyMs: Number,
+        at: Date,
+      },
+      { ...opts, collection: 'model_calls' },
+    ),
+  );
+  const toolCalls = conn.model<ToolCallDoc>(
+    'ToolCall',
+    new Schema<ToolCallDoc>(
+      {
+        runId: { type: String, index: true },
+        stepId: String,
+        agent: String,
+        tool: String,
+        arguments: mixed,
+        outcome: String,
+        detail: String,
+        durationMs: Number,
+        at: Date,
+      },
+      { ...opts, collection: 'tool_calls' },
+    ),
+  );
+  const usedTokens = conn.model<UsedTokenDoc>(
+    'UsedToken',
+    new Schema<UsedTokenDoc>(
+      { _id: String, checkpointId: String, recipient: String, usedAt: Date },
+      { ...opts, collection: 'used_tokens' },
+    ),
+  );
+  return { runs, steps, checkpoints, idempotency, effects, modelCalls, toolCalls, usedTokens };
+}
+
+export type Models = ReturnType<typeof defineModels>;
+
+export interface Store extends Models {
+  connection: Connection;
+  close(): Promise<void>;
+}
+
+/** Opens the one MongoDB connection of a process. `autoIndex` off: indexes are built once by `ensureIndexes`. */
+export async function openStore(uri: string): Promise<Store> {
+  const connection = mongoose.createConnection(uri, {
+    autoIndex: false,
+    serverSelectionTimeoutMS: 5_000,
+    maxPoolSize: 20,
+  });
+  await connection.asPromise();
+  const models = defineModels(connection);
+  return { connection, ...models, close: () => connection.close() };
+}
+
+export async function ensureIndexes(store: Store): Promise<void> {
+  const all: Model<never>[] = [store.runs, store.steps, store.checkpoints, store.modelCalls, store.toolCalls] as never;
+  for (const m of all) await m.createIndexes();
+}
+
+/** Mongo duplicate key (E11000); FerretDB reports the same code without keyValue. */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
