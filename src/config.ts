@@ -91,6 +91,16 @@ const envSchema = z
     ),
     WORKER_CONCURRENCY: intFrom(8, 1, 256),
     OFFLINE_MODEL_LATENCY_MS: intFrom(150, 0, 600_000),
+    COUNTERSIGN_QUEUE_PREFIX: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^[a-zA-Z0-9_-]{1,40}$/, { message: 'expected 1-40 letters, digits, _ or -' })
+        .default('countersign'),
+    ),
+    WORKER_LOCK_MS: intFrom(30_000, 1_000, 600_000),
+    RUN_LEASE_MS: intFrom(30_000, 500, 600_000),
+    RECONCILE_INTERVAL_MS: intFrom(30_000, 200, 3_600_000),
     /** Test-only fault injection: comma list of failpoint names at which the process kills itself. */
     COUNTERSIGN_FAILPOINTS: optionalString,
   })
@@ -146,6 +156,10 @@ export interface Config {
   workerConcurrency: number;
   offlineModelLatencyMs: number;
   failpoints: Set<string>;
+  queuePrefix: string;
+  workerLockMs: number;
+  runLeaseMs: number;
+  reconcileIntervalMs: number;
   slack: {
     botToken: string | undefined;
     signingSecret: string | undefined;
@@ -209,6 +223,10 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+    queuePrefix: env.COUNTERSIGN_QUEUE_PREFIX,
+    workerLockMs: env.WORKER_LOCK_MS,
+    runLeaseMs: env.RUN_LEASE_MS,
+    reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
     slack: {
       botToken: env.SLACK_BOT_TOKEN,
       signingSecret: env.SLACK_SIGNING_SECRET,

@@ -108,11 +108,11 @@ export function defineWorkflow<I, O>(workflow: {
 
 export type WorkflowRegistry = ReadonlyMap<string, Workflow<unknown, unknown>>;
 
-export function workflowRegistry(...workflows: Workflow<never, unknown>[]): WorkflowRegistry {
+export function workflowRegistry(...workflows: Workflow<unknown, unknown>[]): WorkflowRegistry {
   const map = new Map<string, Workflow<unknown, unknown>>();
   for (const w of workflows) {
     if (map.has(w.name)) throw new Error(`workflow ${w.name} registered twice`);
-    map.set(w.name, w as unknown as Workflow<unknown, unknown>);
+    map.set(w.name, w);
   }
   return map;
 }

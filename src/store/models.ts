@@ -42,6 +42,8 @@ export interface RunDoc {
   passes: number;
   /** The pass holding the run; a pass runs alone per run. */
   lease?: { owner: string; until: Date } | null;
+  /** Set by a pass that found the lease taken: the holder replays once more before letting go. */
+  dirty?: boolean;
   source?: { channel: string; key?: string };
   createdAt: Date;
   updatedAt: Date;
@@ -182,6 +184,7 @@ function defineModels(conn: Connection) {
         usage,
         passes: Number,
         lease: { type: new Schema({ owner: String, until: Date }, { _id: false }), default: null },
+        dirty: Boolean,
         source: { channel: String, key: String },
         createdAt: Date,
         updatedAt: Date,

@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import type { Mailer } from '../../src/channels/mailer.js';
+import type { Autonomy } from '../../src/config.js';
+import { defineWorkflow } from '../../src/engine/workflow.js';
+import type { createDisputeAgents } from './agents.js';
+import { disputeEvidence, disputeSummary, disputeTitle } from './checkpoint-view.js';
+import { type DisputeInput, disputeInputSchema } from './input.js';
+import type { OutcomeLog } from './outcomes.js';
+import { applyPolicy } from './policy.js';
+import { replyEmail } from './reply.js';
+
+export const CARD_DISPUTE = 'card-dispute';
+
+/** What a person may change before the reply goes out (CONTRACT.md: `outcome` and `reply`). */
+export const reviewEditable = z.object({
+  outcome: z.enum(['accept', 'reject']),
+  reply: z.string().trim().min(20, 'the reply must be at least 20 characters').max(5_000),
+});
+
+export interface CardDisputeDeps {
+  agents: ReturnType<typeof createDisputeAgents>;
+  mailer: Mailer;
+  outcomes: OutcomeLog;
+  /** The deployment-wide ceiling (AUTONOMY). */
+  autonomy: Autonomy;
+  /** This workflow's own level before the ceiling applies. */
+  workflowAutonomy?: Autonomy;
+}
+
+export interface CardDisputeOutput {
+  outcome: 'accept' | 'reject' | 'escalated';
+  decidedBy: string;
+  channel: string;
+  replySent: boolean;
+  messageId: string | null;
+  agreedWithAi: boolean | null;
+}
+
+/**
+ * A card dispute: three specialists in parallel, the manager weighs them, a person countersigns unless the
+ * autonomy policy lets the proposal stand, then the customer gets the reply and the outcome is recorded.
+ */
+export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
+  const { agents } = deps;
+  return defineWorkflow<DisputeInput, CardDisputeOutput>({
+    name: CARD_DISPUTE,
+    input: disputeInputSchema,
+    async run(ctx, dispute) {
+      const [evidence, risk, language] = await Promise.all([
+        ctx.agent(agents.evidenceCollector, dispute),
+        ctx.agent(agents.accountRisk, dispute),
+        ctx.agent(agents.languageAnalyst, dispute),
+      ]);
+      const proposal = await ctx.agent(agents.disputeManager, { dispute, evidence, risk, language });
+      const verdict = applyPolicy(deps.workflowAutonomy ?? 'assisted', deps.autonomy, {
+        outcome: proposal.outcome,
+        confidence: proposal.confidence,
+        amount: dispute.amount,
+        riskScore: risk.riskScore,
+      });
+
+      let final: {
+        outcome: 'accept' | 'reject';
+        reply: string;
+        decidedBy: string;
+        channel: string;
+        agreed: boolean | null;
+      };
+      if (verdict.auto && proposal.outcome !== 'review') {
+        final = {
+          outcome: proposal.outcome,
+          reply: proposal.reply,
+          decidedBy: 'policy',
+          channel: 'policy',
+          agreed: null,
+        };
+      } else {
+        const review = await ctx.checkpoint('review', {
+          title: disputeTitle(dispute),
+          summary: disputeSummary(dispute, proposal, verdict),
+          evidence: disputeEvidence(dispute, evidence, risk, language),
+          proposal: { outcome: proposal.outcome, confidence: proposal.confidence, rationale: proposal.rationale },
+          editable: reviewEditable,
+          values: {
+            outcome: proposal.outcome === 'review' ? proposal.leaning : proposal.outcome,
+            reply: proposal.reply,
+          },
+        });
+        const agreed = proposal.outcome === 'review' ? null : review.values.outcome === proposal.outcome;
+        if (review.decision === 'reject') {
+          await ctx.step('record-outcome', () =>
+            deps.outcomes.record({
+              runId: ctx.runId,
+              dispute,
+              proposed: proposal.outcome,
+              final: 'escalated',
+              decidedBy: review.actor,
+              channel: review.channel,
+              edited: false,
+              autonomy: verdict,
+            }),
+          );
+          return {
+            outcome: 'escalated',
+            decidedBy: review.actor,
+            channel: review.channel,
+            replySent: false,
+            messageId: null,
+            agreedWithAi: false,
+          };
+        }
+        final = { ...review.values, decidedBy: review.actor, channel: review.channel, agreed };
+      }
+
+      const sent = await ctx.step('send-reply', ({ idempotencyKey }) =>
+        deps.mailer.send(replyEmail(dispute, final.reply), idempotencyKey, 'customer-reply'),
+      );
+      await ctx.step('record-outcome', () =>
+        deps.outcomes.record({
+          runId: ctx.runId,
+          dispute,
+          proposed: proposal.outcome,
+          final: final.outcome,
+          decidedBy: final.decidedBy,
+          channel: final.channel,
+          edited: final.reply !== proposal.reply,
+          autonomy: verdict,
+        }),
+      );
+      return {
+        outcome: final.outcome,
+        decidedBy: final.decidedBy,
+        channel: final.channel,
+        replySent: true,
+        messageId: sent.messageId,
+        agreedWithAi: final.agreed,
+      };
+    },
+  });
+}

@@ -1,0 +1,54 @@
+import { Router } from 'express';
+import type { HttpDeps } from '../src/http/deps.js';
+
+const PING_TIMEOUT_MS = 2_000;
+
+/** Resolves to 'ok' or 'error: …'; never rejects and never waits longer than the timeout. */
+async function probe(ping: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([ping(), timeout]);
+    return 'ok';
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // Connection errors can echo a URI; credentials in it must not reach an unauthenticated endpoint.
+    return `error: ${message.replace(/\/\/[^@/\s]*@/g, '//***@').slice(0, 200)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `/healthz` for load balancers and `/metrics` for Prometheus. */
+export function healthRoutes(deps: HttpDeps): Router {
+  const router = Router();
+
+  router.get('/healthz', async (_req, res) => {
+    const [mongo, redis] = await Promise.all([
+      probe(async () => {
+        const db = deps.store.connection.db;
+        if (!db) throw new Error('not connected');
+        await db.command({ ping: 1 });
+      }),
+      probe(() => deps.redis.ping()),
+    ]);
+    res
+      .status(mongo === 'ok' && redis === 'ok' ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ mongo, redis });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    try {
+      deps.metrics.pendingCheckpoints.set(await deps.store.checkpoints.countDocuments({ status: 'pending' }));
+    } catch (err) {
+      // A scrape still reports everything else when the store is down; /healthz says what is wrong.
+      res.locals.log?.warn({ err }, 'could not count pending checkpoints');
+    }
+    res.set('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  return router;
+}

@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import type { Agent, AgentRunner } from '../agents/define.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/models.js';
+import type { Failpoints } from './failpoints.js';
+import type { Queues } from './queues.js';
+import type { WorkflowRegistry } from './workflow.js';
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };
+
+export type AgentRegistry = ReadonlyMap<string, Agent<unknown, unknown>>;
+
+export function agentRegistry(...agents: Agent<unknown, unknown>[]): AgentRegistry {
+  const map = new Map<string, Agent<unknown, unknown>>();
+  for (const a of agents) {
+    const existing = map.get(a.name);
+    if (existing && existing !== a) throw new Error(`two different agents are named ${a.name}`);
+    map.set(a.name, a);
+  }
+  return map;
+}
+
+export interface EngineSettings {
+  /** How long a run pass holds its run; renewed while the pass works. */
+  leaseMs: number;
+  /** Attempts of an agent step before it fails the run. */
+  agentAttempts: number;
+  /** First retry delay of an agent step; doubles each attempt unless the model said Retry-After. */
+  agentBackoffMs: number;
+  /** Default approvers when a checkpoint names none. */
+  approverEmails: string[];
+  /** A pass that neither finishes nor suspends within this is a bug (I/O outside ctx.step): it fails. */
+  passTimeoutMs: number;
+  /** Runs untouched this long with no pass job get one from the reconciler. */
+  reconcileGraceMs: number;
+  /** How often workers reconcile. */
+  reconcileIntervalMs: number;
+}
+
+export const defaultSettings: EngineSettings = {
+  leaseMs: 30_000,
+  agentAttempts: 3,
+  agentBackoffMs: 1_000,
+  approverEmails: [],
+  passTimeoutMs: 5 * 60_000,
+  reconcileGraceMs: 10_000,
+  reconcileIntervalMs: 30_000,
+};
+
+/** Everything the engine needs, handed over by the composition root. */
+export interface EngineDeps {
+  store: Store;
+  queues: Queues;
+  workflows: WorkflowRegistry;
+  agents: AgentRegistry;
+  runner: AgentRunner;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  failpoints: Failpoints;
+  settings: EngineSettings;
+}

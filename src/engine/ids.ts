@@ -1,0 +1,28 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function base32(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b & 31];
+  return out;
+}
+
+/** Time-sortable run id: milliseconds in base 32, then 12 random characters. */
+export function newRunId(now: Date): string {
+  return `run_${now.getTime().toString(32).padStart(9, '0')}${base32(randomBytes(12))}`;
+}
+
+/** Derived, not random: a replayed pass creating the same checkpoint gets the same id. */
+export function checkpointIdFor(runId: string, stepId: string): string {
+  return `cp_${createHash('sha256').update(`${runId}/${stepId}`).digest('hex').slice(0, 24)}`;
+}
+
+export function stepDocId(runId: string, stepId: string): string {
+  return `${runId}/${stepId}`;
+}
+
+/** BullMQ custom job ids may not contain ':' and must not be integers. */
+export function jobId(...parts: string[]): string {
+  return parts.join('.').replaceAll(':', '_');
+}

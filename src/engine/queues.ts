@@ -1,0 +1,82 @@
+import { type ConnectionOptions, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { jobId } from './ids.js';
+
+export const QUEUE_NAMES = { runs: 'runs', agents: 'agents', notify: 'notify' } as const;
+
+export interface RunJob {
+  runId: string;
+  reason: string;
+}
+export interface AgentJob {
+  runId: string;
+  stepId: string;
+}
+export interface NotifyJob {
+  checkpointId: string;
+  event: 'created' | 'decided';
+}
+
+export interface Queues {
+  prefix: string;
+  connection: Redis;
+  runs: Queue<RunJob>;
+  agents: Queue<AgentJob>;
+  notify: Queue<NotifyJob>;
+  /** Enqueues a run pass; the same tag for the same run collapses into one job. */
+  enqueuePass(runId: string, tag: string, delayMs?: number): Promise<void>;
+  enqueueAgent(runId: string, stepId: string, opts: { attempts: number }): Promise<void>;
+  enqueueNotify(checkpointId: string, event: NotifyJob['event']): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** BullMQ needs `maxRetriesPerRequest: null` on connections used by workers (blocking commands). */
+export function redisConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+export function createQueues(connection: Redis, prefix = 'countersign'): Queues {
+  const opts = { connection: connection as ConnectionOptions, prefix };
+  const runs = new Queue<RunJob>(QUEUE_NAMES.runs, opts);
+  const agents = new Queue<AgentJob>(QUEUE_NAMES.agents, opts);
+  const notify = new Queue<NotifyJob>(QUEUE_NAMES.notify, opts);
+  const keep = { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } } as const;
+  return {
+    prefix,
+    connection,
+    runs,
+    agents,
+    notify,
+    async enqueuePass(runId, tag, delayMs = 0) {
+      await runs.add(
+        'pass',
+        { runId, reason: tag },
+        {
+          jobId: jobId(runId, tag),
+          delay: delayMs,
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 500 },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      );
+    },
+    async enqueueAgent(runId, stepId, { attempts }) {
+      await agents.add(
+        'agent',
+        { runId, stepId },
+        { jobId: jobId(runId, stepId), attempts, backoff: { type: 'countersign' }, ...keep, removeOnFail: true },
+      );
+    },
+    async enqueueNotify(checkpointId, event) {
+      await notify.add(
+        event,
+        { checkpointId, event },
+        { jobId: jobId(checkpointId, event), attempts: 8, backoff: { type: 'exponential', delay: 1000 }, ...keep },
+      );
+    },
+    async close() {
+      await Promise.all([runs.close(), agents.close(), notify.close()]);
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { messagePage } from '../../templates/layout.js';
+import {
+  AlreadyDecided,
+  CountersignError,
+  InvalidInput,
+  InvalidSignature,
+  NotAuthorized,
+  NotFound,
+  Retryable,
+} from '../errors.js';
+import { sendPage } from './pages.js';
+
+/**
+ * A refusal that belongs to HTTP itself (missing bearer token, wrong content type, webhooks not configured),
+ * as opposed to the domain errors of src/errors.ts. Both are turned into responses by `responseOf` only.
+ */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorResponse {
+  status: number;
+  body: { error: string; message: string } & Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+/** body-parser signals its refusals with `type` and `status` on a plain error. */
+function bodyParserProblem(err: unknown): HttpProblem | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { type, status } = err as { type?: unknown; status?: unknown };
+  switch (type) {
+    case 'entity.too.large':
+      return new HttpProblem(413, 'payload_too_large', 'request body is too large');
+    case 'entity.parse.failed':
+      return new HttpProblem(400, 'invalid_json', 'request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpProblem(415, 'unsupported_media_type', 'unsupported content encoding or charset');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'parameters.too.many':
+      return new HttpProblem(400, 'bad_request', 'request body could not be read');
+  }
+  if (typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpProblem(status, 'bad_request', 'request could not be read');
+  }
+  return undefined;
+}
+
+/** The one place where errors become HTTP statuses. Anything unrecognised is a 500 with no details. */
+export function responseOf(err: unknown, requestId: string): ErrorResponse {
+  const problem = err instanceof HttpProblem ? err : bodyParserProblem(err);
+  if (problem) {
+    return {
+      status: problem.status,
+      body: { error: problem.code, message: problem.message },
+      headers: problem.headers,
+    };
+  }
+  if (err instanceof CountersignError) {
+    const base = { error: err.code, message: err.message };
+    if (err instanceof InvalidInput) return { status: 400, body: { ...base, issues: err.issues }, headers: {} };
+    if (err instanceof InvalidSignature) return { status: 401, body: base, headers: {} };
+    if (err instanceof NotAuthorized) return { status: 403, body: base, headers: {} };
+    if (err instanceof NotFound) return { status: 404, body: base, headers: {} };
+    if (err instanceof AlreadyDecided) {
+      const d = err.decided;
+      return {
+        status: 409,
+        body: {
+          ...base,
+          status: err.status,
+          decidedBy: d?.actor ?? null,
+          decision: d?.decision ?? null,
+          decidedAt: d ? new Date(d.decidedAt).toISOString() : null,
+          channel: d?.channel ?? null,
+        },
+        headers: {},
+      };
+    }
+    if (err instanceof Retryable) {
+      const headers: Record<string, string> =
+        err.retryAfterMs !== undefined ? { 'Retry-After': String(Math.ceil(err.retryAfterMs / 1000)) } : {};
+      return { status: 503, body: { error: 'unavailable', message: 'temporarily unavailable, try again' }, headers };
+    }
+  }
+  return { status: 500, body: { error: 'internal', message: 'internal error', requestId }, headers: {} };
+}
+
+/** People open approval pages and the dashboard in a browser; they get a page, scripts get JSON. */
+function wantsHtml(req: Request): boolean {
+  if (req.path.startsWith('/approvals/') || req.path === '/') return true;
+  return req.accepts(['json', 'html']) === 'html';
+}
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
+  if (res.headersSent) return next(err);
+  const requestId = res.locals.requestId ?? '';
+  const out = responseOf(err, requestId);
+  if (out.status >= 500) res.locals.log?.error({ err }, 'request failed');
+  else res.locals.log?.debug({ status: out.status, code: out.body.error }, 'request refused');
+  res.set(out.headers);
+  if (wantsHtml(req)) {
+    const title = out.status >= 500 ? 'Something went wrong' : 'This request could not be completed';
+    const lines = [out.body.message];
+    if (out.status >= 500) lines.push(`Please try again later. Reference: ${requestId}`);
+    sendPage(res, out.status, messagePage({ title, lines }));
+    return;
+  }
+  res.status(out.status).json(out.body);
+};
+
+export const notFoundHandler: RequestHandler = (_req, _res, next) => {
+  next(new HttpProblem(404, 'not_found', 'no such route'));
+};

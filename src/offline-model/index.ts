@@ -1,0 +1,5 @@
+/** The offline model: a local OpenAI-compatible server that plays agents from rules (demo and tests). */
+export type { FaultControl, FaultKind, FaultSpec } from './faults.js';
+export type { ChatMessage } from './protocol.js';
+export type { Reply, Responder, RespondRequest, ToolResult } from './responder.js';
+export { type OfflineModel, type OfflineModelOptions, startOfflineModel } from './server.js';
