@@ -108,7 +108,7 @@ export function apiRoutes(deps: HttpDeps): Router {
     if (!checkpoint) throw new NotFound('checkpoint not found');
     if (checkpoint.status !== 'pending') throw new AlreadyDecided(checkpoint.status, checkpoint.decision);
     const recipient = normalizeRecipient(body.recipient);
-    if (!engine.mayDecide(checkpoint, recipient))
+    if (!(await engine.mayDecide(checkpoint, recipient)))
       throw new NotAuthorized(`${recipient} may not decide this checkpoint`);
     const now = clock();
     const ttlMs = (body.ttlHours ?? 24 * 7) * HOUR_MS;

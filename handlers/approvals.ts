@@ -55,7 +55,7 @@ async function openLink(deps: HttpDeps, rawParams: unknown, method: 'GET' | 'POS
   if (checkpoint.status !== 'pending') {
     return { ok: false, page: { status: method === 'GET' ? 200 : 409, html: alreadyDecidedPage(checkpoint) } };
   }
-  if (!deps.engine.mayDecide(checkpoint, payload.recipient)) {
+  if (!(await deps.engine.mayDecide(checkpoint, payload.recipient))) {
     return { ok: false, page: { status: 403, html: notAllowedPage(payload.recipient) } };
   }
   return { ok: true, payload, checkpoint };

@@ -109,6 +109,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger,
     metrics,
     failpoints,
+    directories: [],
     settings: {
       ...defaultSettings,
       approverEmails: config.approverEmails,

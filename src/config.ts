@@ -101,37 +101,53 @@ const envSchema = z
     WORKER_LOCK_MS: intFrom(30_000, 1_000, 600_000),
     RUN_LEASE_MS: intFrom(30_000, 500, 600_000),
     RECONCILE_INTERVAL_MS: intFrom(30_000, 200, 3_600_000),
+    CHECKPOINT_REMINDER_MINUTES: intFrom(240, 1, 10_080),
+    CHECKPOINT_REMINDERS: intFrom(3, 0, 50),
+    CHECKPOINT_TIMEOUT_HOURS: intFrom(48, 1, 8_760),
+    CHECKPOINT_TIMEOUT_ACTION: z.preprocess(
+      emptyToUndefined,
+      z
+        .enum(['escalate', 'reject', 'approve', 'keep-waiting'], {
+          message: 'expected escalate, reject, approve or keep-waiting',
+        })
+        .default('escalate'),
+    ),
+    ESCALATE_TO: optionalString,
     /** Test-only fault injection: comma list of failpoint names at which the process kills itself. */
     COUNTERSIGN_FAILPOINTS: optionalString,
   })
-  .superRefine((env, ctx) => {
-    const demo = env.COUNTERSIGN_DEMO === '1' || env.COUNTERSIGN_DEMO === 'true';
-    if (!demo && !env.APP_SECRET) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['APP_SECRET'],
-        message: 'required outside the demo: at least 32 characters of random text (it signs approval links)',
-      });
-    }
-    if (!demo && !env.COUNTERSIGN_API_TOKEN) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['COUNTERSIGN_API_TOKEN'],
-        message: 'required outside the demo: the Bearer token for /api/*',
-      });
-    }
-    if (
-      env.OPENAI_API_KEY === undefined &&
-      env.OPENAI_BASE_URL !== undefined &&
-      !/localhost|127\.0\.0\.1/.test(env.OPENAI_BASE_URL)
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['OPENAI_API_KEY'],
-        message: 'required when OPENAI_BASE_URL points to a remote server',
-      });
-    }
-  });
+  // `when`: these checks run even when other variables are already bad, so one run lists every bad variable
+  .superRefine(
+    (env, ctx) => {
+      const demo = env.COUNTERSIGN_DEMO === '1' || env.COUNTERSIGN_DEMO === 'true';
+      if (!demo && !env.APP_SECRET) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['APP_SECRET'],
+          message: 'required outside the demo: at least 32 characters of random text (it signs approval links)',
+        });
+      }
+      if (!demo && !env.COUNTERSIGN_API_TOKEN) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['COUNTERSIGN_API_TOKEN'],
+          message: 'required outside the demo: the Bearer token for /api/*',
+        });
+      }
+      if (
+        env.OPENAI_API_KEY === undefined &&
+        env.OPENAI_BASE_URL !== undefined &&
+        !/localhost|127\.0\.0\.1/.test(env.OPENAI_BASE_URL)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['OPENAI_API_KEY'],
+          message: 'required when OPENAI_BASE_URL points to a remote server',
+        });
+      }
+    },
+    { when: () => true },
+  );
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -157,6 +173,14 @@ export interface Config {
   offlineModelLatencyMs: number;
   failpoints: Set<string>;
   queuePrefix: string;
+  /** Reminders and the timeout path of human checkpoints. */
+  review: {
+    remindEveryMs: number;
+    reminders: number;
+    timeoutMs: number;
+    timeoutAction: 'escalate' | 'reject' | 'approve' | 'keep-waiting';
+    escalateTo: { emails: string[]; slackUsers: string[]; slackChannels: string[]; slackGroups: string[] };
+  };
   workerLockMs: number;
   runLeaseMs: number;
   reconcileIntervalMs: number;
@@ -169,6 +193,26 @@ export interface Config {
   };
   imap: { url: string | undefined; mailbox: string };
   digestCron: string | undefined;
+}
+
+/** `ESCALATE_TO=lead@example.com,U024BE7LH,#disputes,S0614TZR7`: emails, Slack users, channels and user groups. */
+function parseEscalateTo(raw: string | undefined) {
+  const out = {
+    emails: [] as string[],
+    slackUsers: [] as string[],
+    slackChannels: [] as string[],
+    slackGroups: [] as string[],
+  };
+  for (const item of (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (item.includes('@')) out.emails.push(item.toLowerCase());
+    else if (item.startsWith('#') || /^[CG][A-Z0-9]+$/.test(item)) out.slackChannels.push(item);
+    else if (/^S[A-Z0-9]+$/.test(item)) out.slackGroups.push(item);
+    else out.slackUsers.push(item);
+  }
+  return out;
 }
 
 export class ConfigError extends Error {
@@ -224,6 +268,13 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
         .filter(Boolean),
     ),
     queuePrefix: env.COUNTERSIGN_QUEUE_PREFIX,
+    review: {
+      remindEveryMs: env.CHECKPOINT_REMINDER_MINUTES * 60_000,
+      reminders: env.CHECKPOINT_REMINDERS,
+      timeoutMs: env.CHECKPOINT_TIMEOUT_HOURS * 3_600_000,
+      timeoutAction: env.CHECKPOINT_TIMEOUT_ACTION,
+      escalateTo: parseEscalateTo(env.ESCALATE_TO),
+    },
     workerLockMs: env.WORKER_LOCK_MS,
     runLeaseMs: env.RUN_LEASE_MS,
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,

@@ -63,6 +63,45 @@ const probe = defineWorkflow({
   },
 });
 
+const gateEditable = z.object({ note: z.string().min(3) });
+const gate = defineWorkflow({
+  name: 'gate',
+  input: z.object({ mode: z.enum(['quorum', 'timers', 'timeout-reject', 'event']), key: z.string() }),
+  async run(ctx, { mode, key }) {
+    if (mode === 'event') {
+      const first = await ctx.waitForEvent<{ text: string }>('first-reply', { name: 'reply', key });
+      const second = await ctx.waitForEvent<{ text: string }>('second-reply', {
+        name: 'reply',
+        key,
+        timeoutMs: 60_000,
+      });
+      return { first: first?.text ?? null, second: second?.text ?? null };
+    }
+    const review = await ctx.checkpoint('review', {
+      title: `gate ${mode}`,
+      summary: 'a test gate',
+      evidence: [],
+      proposal: { outcome: 'pass' },
+      editable: gateEditable,
+      values: { note: 'proposed' },
+      approvers: { emails: ['a@x.io', 'b@x.io', 'c@x.io', 'd@x.io', 'e@x.io'] },
+      ...(mode === 'quorum' ? { quorum: { mode: 'count' as const, required: 3 } } : {}),
+      ...(mode === 'timers'
+        ? {
+            reminders: { everyMs: 60_000, max: 2 },
+            timeout: { afterMs: 600_000, action: 'escalate' as const, escalateTo: { emails: ['boss@x.io'] } },
+          }
+        : {}),
+      ...(mode === 'timeout-reject' ? { timeout: { afterMs: 600_000, action: 'reject' as const } } : {}),
+    });
+    return { decision: review.decision, note: review.values.note, actor: review.actor };
+  },
+});
+
+/** Everything channels were told, in order. */
+const told: string[] = [];
+let clockOffsetMs = 0;
+
 let store: Store;
 let model: OfflineModel;
 let deps: EngineDeps;
@@ -81,17 +120,31 @@ beforeAll(async () => {
   deps = {
     store,
     queues: createQueues(redisConnection(redisUrl()), uniquePrefix('engine')),
-    workflows: workflowRegistry(probe),
+    workflows: workflowRegistry(probe, gate),
     agents: agentRegistry(echo),
     runner: createAgentRunner({ client, defaultModel: 'offline', store, logger }),
-    clock: { now: () => new Date() },
+    clock: { now: () => new Date(Date.now() + clockOffsetMs) },
     logger,
     metrics,
     failpoints: noFailpoints,
+    directories: [],
     settings: { ...defaultSettings, leaseMs: 2_000, reconcileIntervalMs: 60_000, agentBackoffMs: 50 },
   };
   engine = createEngine(deps);
-  workers = startWorkers(deps, { concurrency: 4, lockDurationMs: 5_000, channels: [] });
+  workers = startWorkers(deps, {
+    concurrency: 4,
+    lockDurationMs: 5_000,
+    channels: [
+      {
+        name: 'recorder',
+        onCreated: async (cp) => void told.push(`created:${cp._id}`),
+        onDecided: async (cp) => void told.push(`decided:${cp._id}:${cp.status}`),
+        onProgress: async (cp) => void told.push(`progress:${cp._id}:${cp.approvals.length}`),
+        onReminder: async (cp, n) => void told.push(`reminder:${cp._id}:${n}`),
+        onEscalated: async (cp) => void told.push(`escalated:${cp._id}`),
+      },
+    ],
+  });
 });
 afterAll(async () => {
   await workers?.close();
@@ -207,5 +260,113 @@ describe('the durable engine', () => {
       code: 'invalid_input',
     });
     expect(await store.runs.countDocuments()).toBe(before);
+  });
+});
+
+async function waiting(runId: string) {
+  for (let i = 0; i < 400; i++) {
+    const run = await engine.getRun(runId);
+    if (run?.status === 'waiting') return run;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`run ${runId} never waited`);
+}
+
+async function until(what: () => boolean | Promise<boolean>) {
+  for (let i = 0; i < 400; i++) {
+    if (await what()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition never held');
+}
+
+describe('human checkpoints', () => {
+  it('counts approvals toward a 3-of-5 quorum and resumes on the third', async () => {
+    const { runId } = await engine.startRun({
+      workflow: 'gate',
+      input: { mode: 'quorum', key: 'q' },
+      source: { channel: 'api' },
+    });
+    const cpId = (await waiting(runId)).checkpoints[0]?.id ?? '';
+    const first = await engine.decide({ checkpointId: cpId, decision: 'approve', actor: 'a@x.io', channel: 'link' });
+    expect(first).toMatchObject({ status: 'pending', approvals: [{ actor: 'a@x.io' }] });
+    await expect(
+      engine.decide({ checkpointId: cpId, decision: 'approve', actor: 'A@x.io', channel: 'link' }),
+    ).rejects.toThrow(/already approved/);
+    await engine.decide({
+      checkpointId: cpId,
+      decision: 'approve',
+      actor: 'b@x.io',
+      channel: 'link',
+      edits: { note: 'edited by b' },
+    });
+    await expect(
+      engine.decide({ checkpointId: cpId, decision: 'approve', actor: 'z@x.io', channel: 'link' }),
+    ).rejects.toMatchObject({
+      code: 'not_authorized',
+    });
+    const third = await engine.decide({ checkpointId: cpId, decision: 'approve', actor: 'c@x.io', channel: 'link' });
+    expect(third.status).toBe('approved');
+    expect(third.decision?.diff).toEqual([{ field: 'note', before: 'proposed', after: 'edited by b' }]);
+    const run = await finished(runId);
+    expect(run.output).toEqual({ decision: 'approve', note: 'edited by b', actor: 'c@x.io' });
+    await until(() => told.includes(`progress:${cpId}:2`) && told.includes(`decided:${cpId}:approved`));
+  });
+
+  it('reminds, then escalates once on a fake clock', async () => {
+    const { runId } = await engine.startRun({
+      workflow: 'gate',
+      input: { mode: 'timers', key: 't' },
+      source: { channel: 'api' },
+    });
+    const cpId = (await waiting(runId)).checkpoints[0]?.id ?? '';
+    clockOffsetMs += 61_000;
+    await workers.reconcileNow();
+    await until(() => told.includes(`reminder:${cpId}:1`));
+    clockOffsetMs += 61_000;
+    await workers.reconcileNow();
+    await until(() => told.includes(`reminder:${cpId}:2`));
+    clockOffsetMs += 600_000;
+    await workers.reconcileNow();
+    await workers.reconcileNow();
+    await until(() => told.includes(`escalated:${cpId}`));
+    expect(told.filter((t) => t === `escalated:${cpId}`)).toHaveLength(1);
+    expect(told.filter((t) => t.startsWith(`reminder:${cpId}`))).toHaveLength(2);
+    const cp = await engine.getCheckpoint(cpId);
+    expect(cp?.approvers.emails).toContain('boss@x.io');
+    expect(cp?.status).toBe('pending');
+    await engine.decide({ checkpointId: cpId, decision: 'approve', actor: 'boss@x.io', channel: 'link' });
+    expect((await finished(runId)).status).toBe('completed');
+  });
+
+  it('takes the timeout path exactly once when it rejects', async () => {
+    const { runId } = await engine.startRun({
+      workflow: 'gate',
+      input: { mode: 'timeout-reject', key: 'r' },
+      source: { channel: 'api' },
+    });
+    const cpId = (await waiting(runId)).checkpoints[0]?.id ?? '';
+    clockOffsetMs += 601_000;
+    await Promise.all([workers.reconcileNow(), workers.reconcileNow()]);
+    const run = await finished(runId);
+    expect(run.output).toMatchObject({ decision: 'reject', actor: 'timeout' });
+    const cp = await engine.getCheckpoint(cpId);
+    expect(cp?.decision?.channel).toBe('timeout');
+  });
+});
+
+describe('events', () => {
+  it('delivers an event sent before the wait and one sent during it, each once', async () => {
+    const key = `thread-${Date.now()}`;
+    const { runId } = await engine.startRun({
+      workflow: 'gate',
+      input: { mode: 'event', key },
+      source: { channel: 'api' },
+    });
+    await engine.sendEvent({ name: 'reply', key, payload: { text: 'early' } });
+    await until(async () => (await store.steps.findById(`${runId}/second-reply`).lean())?.status === 'waiting');
+    expect(await engine.sendEvent({ name: 'reply', key, payload: { text: 'later' } })).toEqual({ delivered: 1 });
+    const run = await finished(runId);
+    expect(run.output).toEqual({ first: 'early', second: 'later' });
   });
 });

@@ -73,7 +73,7 @@ export class FakeEngine implements Engine {
     const c = this.checkpoints.get(req.checkpointId);
     if (!c) throw new NotFound('checkpoint not found');
     if (c.status !== 'pending') throw new AlreadyDecided(c.status, c.decision);
-    if (req.channel !== 'api' && !this.mayDecide(c, req.actor)) throw new NotAuthorized('not an approver');
+    if (req.channel !== 'api' && !(await this.mayDecide(c, req.actor))) throw new NotAuthorized('not an approver');
     const edits = req.edits ?? {};
     const checked = disputeEditable.partial().strict().safeParse(edits);
     if (!checked.success) throw new InvalidInput('invalid edits', issuesOf(checked.error));
@@ -113,8 +113,16 @@ export class FakeEngine implements Engine {
     return this.checkpoints.get(id) ?? null;
   }
 
-  mayDecide(checkpoint: CheckpointDoc, actor: string): boolean {
+  async mayDecide(checkpoint: CheckpointDoc, actor: string): Promise<boolean> {
     return checkpoint.approvers.emails.includes(actor.toLowerCase()) || checkpoint.approvers.slackUsers.includes(actor);
+  }
+
+  async listCheckpoints(): Promise<CheckpointDoc[]> {
+    return [...this.checkpoints.values()];
+  }
+
+  async sendEvent(): Promise<{ delivered: number }> {
+    return { delivered: 0 };
   }
 
   addCheckpoint(overrides: Partial<CheckpointDoc> = {}): CheckpointDoc {
@@ -135,7 +143,16 @@ export class FakeEngine implements Engine {
       proposal: { outcome: 'accept', confidence: 0.82, rationale: 'No delivery confirmation.' },
       editableSchema: z.toJSONSchema(disputeEditable) as Record<string, unknown>,
       values: { outcome: 'accept', reply: 'Dear customer,\nwe refunded you.' },
-      approvers: { emails: ['ana@example.com', 'bo@example.com'], slackUsers: ['U123'] },
+      approvers: {
+        emails: ['ana@example.com', 'bo@example.com'],
+        slackUsers: ['U123'],
+        slackGroups: [],
+        slackChannels: [],
+      },
+      quorum: { mode: 'any', required: 1 },
+      approvals: [],
+      originalValues: { outcome: 'accept', reply: 'Dear customer,\nwe refunded you.' },
+      timers: { remindersSent: 0, timeoutFired: false },
       audit: [],
       createdAt: now,
       updatedAt: now,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Mailer } from '../../src/channels/mailer.js';
 import type { Autonomy } from '../../src/config.js';
-import { defineWorkflow } from '../../src/engine/workflow.js';
+import { type CheckpointSpec, defineWorkflow } from '../../src/engine/workflow.js';
 import type { createDisputeAgents } from './agents.js';
 import { disputeEvidence, disputeSummary, disputeTitle } from './checkpoint-view.js';
 import { type DisputeInput, disputeInputSchema } from './input.js';
@@ -25,6 +25,8 @@ export interface CardDisputeDeps {
   autonomy: Autonomy;
   /** This workflow's own level before the ceiling applies. */
   workflowAutonomy?: Autonomy;
+  /** Reminders and what happens when nobody decides (from config.review). */
+  review?: Pick<CheckpointSpec<Record<string, unknown>>, 'reminders' | 'timeout'>;
 }
 
 export interface CardDisputeOutput {

@@ -14,6 +14,7 @@ import { buildCheckpointDoc, checkpointResult } from './checkpoints.js';
 import type { EngineDeps } from './deps.js';
 import { stepDocId } from './ids.js';
 import { errorOf } from './stored-error.js';
+import { scheduleTimer } from './timers.js';
 import type { CheckpointResult, CheckpointSpec, StepInfo, StepOptions, WorkflowContext } from './workflow.js';
 
 /** Parks the caller: agents or retries in flight (BUSY), or only people and timers (IDLE). */
@@ -47,6 +48,8 @@ export class PassContext implements WorkflowContext {
   readonly runId: string;
   private readonly used = new Set<string>();
   private readonly written = new Set<string>();
+  /** Events taken by waits in this pass, on top of those the journal shows. */
+  private readonly takenEvents = new Set<string>();
   private inflight = 0;
   private suspensions = 0;
   private busy = false;
@@ -159,6 +162,7 @@ export class PassContext implements WorkflowContext {
         startedAt: doc.createdAt,
       });
       await this.deps.queues.enqueueNotify(doc._id, 'created');
+      await scheduleTimer(this.deps, doc);
       return IDLE;
     });
   }
@@ -181,6 +185,63 @@ export class PassContext implements WorkflowContext {
       await this.deps.queues.enqueuePass(this.runId, `wake-${id}`, ms);
       return IDLE;
     });
+  }
+
+  async waitForEvent<T = unknown>(
+    id: string,
+    spec: { name: string; key: string; timeoutMs?: number },
+  ): Promise<T | null> {
+    this.claim(id);
+    const rec = this.journal.get(id);
+    if (rec?.status === 'completed') return ((rec.result as { payload?: T } | null)?.payload ?? null) as T | null;
+    return this.track<T | null>(async () => {
+      const now = this.deps.clock.now();
+      if (rec?.status === 'waiting') {
+        if (rec.wakeAt && rec.wakeAt <= now) {
+          const done = await this.completeWait(id, null);
+          return (done?.payload ?? null) as T | null;
+        }
+        return IDLE;
+      }
+      const wakeAt = spec.timeoutMs === undefined ? undefined : new Date(now.getTime() + spec.timeoutMs);
+      await this.insertStep(id, 'event', id, {
+        status: 'waiting',
+        event: { name: spec.name, key: spec.key },
+        startedAt: now,
+        ...(wakeAt ? { wakeAt } : {}),
+      });
+      // An event sent before this wait began still counts, unless an earlier wait of this run took it.
+      const taken = [...this.journal.values()]
+        .map((s) => (s.kind === 'event' ? (s.result as { eventId?: string } | null)?.eventId : undefined))
+        .filter((e): e is string => Boolean(e))
+        .concat([...this.takenEvents]);
+      const early = await this.deps.store.events
+        .findOne({ name: spec.name, key: spec.key, createdAt: { $gte: this.run.createdAt }, _id: { $nin: taken } })
+        .sort({ createdAt: 1 })
+        .lean();
+      if (early) {
+        const done = await this.completeWait(id, { eventId: early._id, payload: early.payload });
+        return (done?.payload ?? null) as T | null;
+      }
+      if (spec.timeoutMs !== undefined) await this.deps.queues.enqueuePass(this.runId, `wake-${id}`, spec.timeoutMs);
+      return IDLE;
+    });
+  }
+
+  /** Completes a wait once; if sendEvent completed it first, its payload wins. */
+  private async completeWait(stepId: string, result: { eventId: string; payload: unknown } | null) {
+    const now = this.deps.clock.now();
+    const updated = await this.deps.store.steps
+      .findOneAndUpdate(
+        { _id: stepDocId(this.runId, stepId), status: 'waiting' },
+        { $set: { status: 'completed', result, finishedAt: now, updatedAt: now } },
+        { returnDocument: 'after' },
+      )
+      .lean();
+    const doc = updated ?? (await this.deps.store.steps.findById(stepDocId(this.runId, stepId)).lean());
+    const taken = doc?.result as { eventId: string; payload: unknown } | null;
+    if (taken?.eventId) this.takenEvents.add(taken.eventId);
+    return taken;
   }
 
   async now(id?: string): Promise<Date> {

@@ -1,10 +1,18 @@
 import type { Logger } from 'pino';
 import type { Agent, AgentRunner } from '../agents/define.js';
 import type { Metrics } from '../metrics.js';
-import type { Store } from '../store/models.js';
+import type { CheckpointDoc, Store } from '../store/models.js';
 import type { Failpoints } from './failpoints.js';
 import type { Queues } from './queues.js';
 import type { WorkflowRegistry } from './workflow.js';
+
+/**
+ * Answers "is this person among the approvers" for groups the engine cannot see itself (Slack user groups and
+ * channel members). `identities` are every identifier of one person: email, Slack user id.
+ */
+export interface ApproverDirectory {
+  isMember(checkpoint: CheckpointDoc, identities: string[]): Promise<boolean>;
+}
 
 export interface Clock {
   now(): Date;
@@ -62,4 +70,6 @@ export interface EngineDeps {
   metrics: Metrics;
   failpoints: Failpoints;
   settings: EngineSettings;
+  /** Membership lookups beyond listed emails and Slack user ids; empty without Slack. */
+  directories: ApproverDirectory[];
 }

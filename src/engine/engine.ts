@@ -1,18 +1,31 @@
-import { decide, mayDecide } from './checkpoints.js';
+import { mayDecide } from './checkpoints.js';
+import { decide } from './decide.js';
 import type { EngineDeps } from './deps.js';
+import { sendEvent } from './events.js';
 import { startRun } from './start.js';
 import type { Engine } from './types.js';
 import { getRunView, listRunViews } from './views.js';
 
-/** The engine as inbound handlers see it: start, decide, read. */
+/** The engine as inbound handlers see it: start, decide, signal, read. */
 export function createEngine(deps: EngineDeps): Engine {
   return {
     startRun: (req) => startRun(deps, req),
     decide: (req) => decide(deps, req),
+    sendEvent: (event) => sendEvent(deps, event),
     getRun: (runId) => getRunView(deps, runId),
     listRuns: (filter) => listRunViews(deps, filter),
     getCheckpoint: (id) => deps.store.checkpoints.findById(id).lean(),
-    mayDecide,
+    async listCheckpoints(filter) {
+      const query: Record<string, unknown> = {};
+      if (filter.status) query.status = filter.status;
+      if (filter.decidedSince) query['decision.decidedAt'] = { $gte: filter.decidedSince };
+      return deps.store.checkpoints
+        .find(query)
+        .sort({ createdAt: -1 })
+        .limit(Math.min(filter.limit ?? 100, 1_000))
+        .lean();
+    },
+    mayDecide: (cp, actor, aliases) => mayDecide(deps, cp, actor, aliases),
     hasWorkflow: (name) => deps.workflows.has(name),
   };
 }

@@ -14,7 +14,8 @@ export interface AgentJob {
 }
 export interface NotifyJob {
   checkpointId: string;
-  event: 'created' | 'decided';
+  /** `timer`: a reminder or timeout may be due (the job runs the checkpoint's timers; see timers.ts). */
+  event: 'created' | 'decided' | 'progress' | 'timer';
 }
 
 export interface Queues {
@@ -26,7 +27,13 @@ export interface Queues {
   /** Enqueues a run pass; the same tag for the same run collapses into one job. */
   enqueuePass(runId: string, tag: string, delayMs?: number): Promise<void>;
   enqueueAgent(runId: string, stepId: string, opts: { attempts: number }): Promise<void>;
-  enqueueNotify(checkpointId: string, event: NotifyJob['event']): Promise<void>;
+  /** `tag` tells apart repeated events of one kind (a version for progress, a due time for timers). */
+  enqueueNotify(
+    checkpointId: string,
+    event: NotifyJob['event'],
+    tag?: string | number,
+    delayMs?: number,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,11 +75,17 @@ export function createQueues(connection: Redis, prefix = 'countersign'): Queues 
         { jobId: jobId(runId, stepId), attempts, backoff: { type: 'countersign' }, ...keep, removeOnFail: true },
       );
     },
-    async enqueueNotify(checkpointId, event) {
+    async enqueueNotify(checkpointId, event, tag, delayMs = 0) {
       await notify.add(
         event,
         { checkpointId, event },
-        { jobId: jobId(checkpointId, event), attempts: 8, backoff: { type: 'exponential', delay: 1000 }, ...keep },
+        {
+          jobId: tag === undefined ? jobId(checkpointId, event) : jobId(checkpointId, `${event}-${tag}`),
+          delay: delayMs,
+          attempts: 8,
+          backoff: { type: 'exponential', delay: 1000 },
+          ...keep,
+        },
       );
     },
     async close() {

@@ -1,6 +1,7 @@
 import type { CheckpointDoc, RunDoc, StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 import { jobId } from './ids.js';
+import { dueCheckpointIds } from './timers.js';
 
 export interface ReconcileReport {
   passes: number;
@@ -66,6 +67,11 @@ export async function reconcile(deps: EngineDeps): Promise<ReconcileReport> {
       await queues.enqueuePass(cp.runId, `cp-${cp._id}`);
       report.decisions++;
     }
+  }
+  for (const checkpointId of await dueCheckpointIds(deps)) {
+    // A tag of its own: the timer's delayed job (same due time) may still sit in Redis, waiting for real time.
+    await queues.enqueueNotify(checkpointId, 'timer', `sweep-${now.getTime()}`);
+    report.timers++;
   }
   if (report.passes + report.agentJobs + report.timers + report.decisions > 0) {
     deps.logger.info(report, 'reconciler restored jobs');

@@ -16,6 +16,8 @@ export interface DecisionRequest {
   comment?: string;
   /** Who decides: an email address, a Slack user id, or the API caller's name. */
   actor: string;
+  /** Other identifiers of the same person (their Slack user id when the actor is their email). */
+  aliases?: string[];
   channel: Decision['channel'];
 }
 
@@ -52,7 +54,14 @@ export interface Engine {
   getRun(runId: string): Promise<RunView | null>;
   listRuns(filter: { status?: RunStatus; workflow?: string; limit?: number }): Promise<RunView[]>;
   getCheckpoint(checkpointId: string): Promise<CheckpointDoc | null>;
-  /** Whether `actor` (an email address or Slack user id) may decide this checkpoint. */
-  mayDecide(checkpoint: CheckpointDoc, actor: string): boolean;
+  /** Whether `actor` (an email address or Slack user id, with its aliases) may decide this checkpoint. */
+  mayDecide(checkpoint: CheckpointDoc, actor: string, aliases?: string[]): Promise<boolean>;
+  listCheckpoints(filter: {
+    status?: CheckpointDoc['status'];
+    decidedSince?: Date;
+    limit?: number;
+  }): Promise<CheckpointDoc[]>;
+  /** Delivers an event to runs waiting for it (ctx.waitForEvent), and keeps it for waits that start later. */
+  sendEvent(event: { name: string; key: string; payload: unknown }): Promise<{ delivered: number }>;
   hasWorkflow(name: string): boolean;
 }

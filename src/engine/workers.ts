@@ -6,12 +6,19 @@ import type { EngineDeps } from './deps.js';
 import { runPass } from './pass.js';
 import { type AgentJob, type NotifyJob, QUEUE_NAMES, type RunJob } from './queues.js';
 import { reconcile } from './reconciler.js';
+import { runTimers } from './timers.js';
 
 /** An outbound channel that shows checkpoints to people (email, Slack) and brings its messages in line after a decision. */
 export interface CheckpointChannel {
   readonly name: string;
   onCreated(checkpoint: CheckpointDoc): Promise<void>;
   onDecided(checkpoint: CheckpointDoc): Promise<void>;
+  /** A partial approval toward a quorum (or its edits) was recorded. */
+  onProgress?(checkpoint: CheckpointDoc): Promise<void>;
+  /** The n-th reminder is due: nudge the approvers. */
+  onReminder?(checkpoint: CheckpointDoc, n: number): Promise<void>;
+  /** Nobody decided in time and the checkpoint was escalated (its approvers now include `timers.escalateTo`). */
+  onEscalated?(checkpoint: CheckpointDoc): Promise<void>;
 }
 
 export interface WorkerOptions {
@@ -25,6 +32,21 @@ export interface RunningWorkers {
   /** Stops taking jobs and waits for the ones in flight (graceful shutdown on SIGTERM). */
   close(): Promise<void>;
   reconcileNow(): Promise<void>;
+}
+
+async function notifyChannels(deps: EngineDeps, channels: readonly CheckpointChannel[], job: NotifyJob) {
+  const timerEvents = job.event === 'timer' ? await runTimers(deps, job.checkpointId) : [];
+  const cp = await deps.store.checkpoints.findById(job.checkpointId).lean<CheckpointDoc>();
+  if (!cp) return;
+  for (const channel of channels) {
+    if (job.event === 'created' && cp.status === 'pending') await channel.onCreated(cp);
+    if (job.event === 'decided') await channel.onDecided(cp);
+    if (job.event === 'progress' && cp.status === 'pending') await channel.onProgress?.(cp);
+    for (const e of timerEvents) {
+      if (e.kind === 'reminder') await channel.onReminder?.(cp, e.n);
+      if (e.kind === 'escalated') await channel.onEscalated?.(cp);
+    }
+  }
 }
 
 export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningWorkers {
@@ -51,14 +73,7 @@ export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningW
   );
   const notify = new Worker<NotifyJob>(
     QUEUE_NAMES.notify,
-    async (job: Job<NotifyJob>) => {
-      const cp = await deps.store.checkpoints.findById(job.data.checkpointId).lean<CheckpointDoc>();
-      if (!cp) return;
-      for (const channel of options.channels) {
-        if (job.data.event === 'created' && cp.status === 'pending') await channel.onCreated(cp);
-        if (job.data.event === 'decided') await channel.onDecided(cp);
-      }
-    },
+    (job: Job<NotifyJob>) => notifyChannels(deps, options.channels, job.data),
     common,
   );
   for (const w of [runs, agents, notify]) {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Agent } from '../agents/define.js';
-import type { CheckpointDoc, Decision } from '../store/models.js';
+import type { Approvers, CheckpointDoc, Decision, TimeoutAction } from '../store/models.js';
 
 export interface StepInfo {
   runId: string;
@@ -26,7 +26,13 @@ export interface CheckpointSpec<E extends Record<string, unknown>> {
   editable: z.ZodType<E>;
   values: E;
   /** Who may decide. Default: APPROVER_EMAILS (and, with Slack, members of SLACK_APPROVALS_CHANNEL). */
-  approvers?: { emails?: string[]; slackUsers?: string[] };
+  approvers?: Partial<Approvers>;
+  /** How many approvals it takes (default `any`: the first). Any authorised reject decides at once. */
+  quorum?: { mode: 'any' } | { mode: 'all' } | { mode: 'count'; required: number };
+  /** Nudges to approvers while nobody decides. */
+  reminders?: { everyMs: number; max: number };
+  /** What happens when nobody decides in time; taken exactly once. */
+  timeout?: { afterMs: number; action: TimeoutAction; escalateTo?: Partial<Approvers> };
 }
 
 export interface CheckpointResult<E> {
@@ -70,6 +76,11 @@ export interface WorkflowContext {
   checkpoint<E extends Record<string, unknown>>(id: string, spec: CheckpointSpec<E>): Promise<CheckpointResult<E>>;
   /** Durable timer: a delayed job, restored by the reconciler if Redis loses it. */
   sleep(id: string, ms: number): Promise<void>;
+  /**
+   * Waits for an event sent with `engine.sendEvent({ name, key, payload })` (a customer's reply in a thread, a
+   * callback). Resolves with the payload, or null after `timeoutMs`. An event sent before the wait began counts.
+   */
+  waitForEvent<T = unknown>(id: string, spec: { name: string; key: string; timeoutMs?: number }): Promise<T | null>;
   /** The time, recorded on first execution so replays see the same value. */
   now(id?: string): Promise<Date>;
   /** A random id, recorded like `now`. */

@@ -11,7 +11,7 @@ import mongoose, { type Connection, type Model, Schema } from 'mongoose';
 export const SCHEMA_VERSION = 1;
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
-export type StepKind = 'step' | 'agent' | 'checkpoint' | 'sleep' | 'now' | 'id';
+export type StepKind = 'step' | 'agent' | 'checkpoint' | 'sleep' | 'event' | 'now' | 'id';
 export type StepStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed';
 export type CheckpointStatus = 'pending' | 'approved' | 'rejected' | 'cancelled';
 
@@ -67,6 +67,8 @@ export interface StepDoc {
   seq: number;
   wakeAt?: Date;
   checkpointId?: string;
+  /** For `event` steps: what the run waits for. */
+  event?: { name: string; key: string };
   startedAt?: Date;
   finishedAt?: Date;
   createdAt: Date;
@@ -83,6 +85,36 @@ export interface Decision {
   /** Field-level before/after of what changed, for agreement statistics and evals. */
   diff: { field: string; before: unknown; after: unknown }[];
   decidedAt: Date;
+}
+
+export interface Approvers {
+  emails: string[];
+  slackUsers: string[];
+  slackGroups: string[];
+  slackChannels: string[];
+}
+
+export interface Approval {
+  actor: string;
+  aliases: string[];
+  channel: Decision['channel'];
+  at: Date;
+  comment?: string;
+  diff: Decision['diff'];
+}
+
+export type TimeoutAction = 'reject' | 'approve' | 'escalate' | 'keep-waiting';
+
+/** When the engine nudges people about a checkpoint and what it does when nobody decides. */
+export interface CheckpointTimers {
+  remindEveryMs?: number;
+  remindMax?: number;
+  remindersSent: number;
+  nextReminderAt?: Date | null;
+  timeoutAt?: Date | null;
+  timeoutAction?: TimeoutAction;
+  timeoutFired: boolean;
+  escalateTo?: Partial<Approvers>;
 }
 
 export interface CheckpointDoc {
@@ -102,7 +134,15 @@ export interface CheckpointDoc {
   /** JSON Schema (from zod) of the part a person may edit, and the proposed values. */
   editableSchema: Record<string, unknown>;
   values: Record<string, unknown>;
-  approvers: { emails: string[]; slackUsers: string[] };
+  approvers: Approvers;
+  /** Approvals needed: 1 for `any`, every named approver for `all`, or a count. */
+  quorum: { mode: 'any' | 'all' | 'count'; required: number };
+  /** Approvals so far that did not reach the quorum yet. */
+  approvals: Approval[];
+  /** The proposal as the AI made it; `values` moves with edits made along partial approvals. */
+  originalValues: Record<string, unknown>;
+  timers: CheckpointTimers;
+  escalatedAt?: Date | null;
   decision?: Decision;
   /** Refused or stale attempts, kept for audit. */
   audit: { at: Date; actor: string; channel: string; outcome: string; detail?: string }[];
@@ -155,6 +195,23 @@ export interface ToolCallDoc {
   detail?: string;
   durationMs: number;
   at: Date;
+}
+
+/** An event sent to runs (a customer's reply, an external callback); kept so a wait that starts late still sees it. */
+export interface EventDoc {
+  _id: string;
+  name: string;
+  key: string;
+  payload: unknown;
+  createdAt: Date;
+}
+
+/** One person across channels: a Slack user id and an email address are the same actor. */
+export interface IdentityDoc {
+  _id: string; // email address, lower-case
+  slackUserId?: string;
+  name?: string;
+  updatedAt: Date;
 }
 
 export interface UsedTokenDoc {
@@ -211,6 +268,7 @@ function defineModels(conn: Connection) {
         seq: Number,
         wakeAt: Date,
         checkpointId: String,
+        event: { name: String, key: String },
         startedAt: Date,
         finishedAt: Date,
         createdAt: Date,
@@ -238,6 +296,11 @@ function defineModels(conn: Connection) {
         editableSchema: mixed,
         values: mixed,
         approvers: mixed,
+        quorum: mixed,
+        approvals: mixed,
+        originalValues: mixed,
+        timers: mixed,
+        escalatedAt: Date,
         decision: mixed,
         audit: mixed,
         createdAt: Date,
@@ -312,7 +375,21 @@ function defineModels(conn: Connection) {
       { ...opts, collection: 'used_tokens' },
     ),
   );
-  return { runs, steps, checkpoints, idempotency, effects, modelCalls, toolCalls, usedTokens };
+  const events = conn.model<EventDoc>(
+    'Event',
+    new Schema<EventDoc>(
+      { _id: String, name: String, key: { type: String, index: true }, payload: mixed, createdAt: Date },
+      { ...opts, collection: 'events' },
+    ),
+  );
+  const identities = conn.model<IdentityDoc>(
+    'Identity',
+    new Schema<IdentityDoc>(
+      { _id: String, slackUserId: { type: String, index: true }, name: String, updatedAt: Date },
+      { ...opts, collection: 'identities' },
+    ),
+  );
+  return { runs, steps, checkpoints, idempotency, effects, modelCalls, toolCalls, usedTokens, events, identities };
 }
 
 export type Models = ReturnType<typeof defineModels>;
@@ -335,7 +412,15 @@ export async function openStore(uri: string): Promise<Store> {
 }
 
 export async function ensureIndexes(store: Store): Promise<void> {
-  const all: Model<never>[] = [store.runs, store.steps, store.checkpoints, store.modelCalls, store.toolCalls] as never;
+  const all: Model<never>[] = [
+    store.runs,
+    store.steps,
+    store.checkpoints,
+    store.modelCalls,
+    store.toolCalls,
+    store.events,
+    store.identities,
+  ] as never;
   for (const m of all) await m.createIndexes();
 }
 

@@ -1,0 +1,114 @@
+import type { CheckpointDoc } from '../store/models.js';
+import { decide } from './decide.js';
+import type { EngineDeps } from './deps.js';
+
+export type TimerEvent =
+  | { kind: 'reminder'; n: number }
+  | { kind: 'escalated' }
+  | { kind: 'timed-out'; action: string };
+
+/** The next moment a checkpoint's reminders or timeout need attention, if any. */
+export function nextDue(cp: CheckpointDoc): Date | null {
+  if (cp.status !== 'pending' || !cp.timers) return null;
+  const { nextReminderAt, remindersSent, remindMax, timeoutAt, timeoutFired } = cp.timers;
+  const due = [
+    nextReminderAt && remindersSent < (remindMax ?? 0) ? nextReminderAt : null,
+    timeoutAt && !timeoutFired ? timeoutAt : null,
+  ].filter((d): d is Date => d !== null);
+  return due.length > 0 ? new Date(Math.min(...due.map((d) => new Date(d).getTime()))) : null;
+}
+
+/** A delayed notify job at the next due time; the reconciler's sweep covers a lost one and a fake clock. */
+export async function scheduleTimer(deps: EngineDeps, cp: CheckpointDoc): Promise<void> {
+  const due = nextDue(cp);
+  if (!due) return;
+  const delay = Math.max(0, due.getTime() - deps.clock.now().getTime());
+  await deps.queues.enqueueNotify(cp._id, 'timer', due.getTime(), delay);
+}
+
+/**
+ * Takes what is due on one checkpoint, each thing exactly once: every write is conditional on the state read,
+ * so two workers (or a delayed job and the sweep) racing here do it once between them.
+ */
+export async function runTimers(deps: EngineDeps, checkpointId: string): Promise<TimerEvent[]> {
+  const events: TimerEvent[] = [];
+  const cp = await deps.store.checkpoints.findById(checkpointId).lean<CheckpointDoc>();
+  if (!cp || cp.status !== 'pending' || !cp.timers) return events;
+  const now = deps.clock.now();
+  const t = cp.timers;
+
+  if (t.nextReminderAt && new Date(t.nextReminderAt) <= now && t.remindersSent < (t.remindMax ?? 0)) {
+    const n = t.remindersSent + 1;
+    const next = n < (t.remindMax ?? 0) && t.remindEveryMs ? new Date(now.getTime() + t.remindEveryMs) : null;
+    const claimed = await deps.store.checkpoints.updateOne(
+      { _id: cp._id, status: 'pending', 'timers.remindersSent': t.remindersSent },
+      { $set: { 'timers.remindersSent': n, 'timers.nextReminderAt': next } },
+    );
+    if (claimed.modifiedCount === 1) events.push({ kind: 'reminder', n });
+  }
+
+  if (t.timeoutAt && new Date(t.timeoutAt) <= now && !t.timeoutFired) {
+    const action = t.timeoutAction ?? 'keep-waiting';
+    if (action === 'approve' || action === 'reject') {
+      // decide() is itself first-wins on `pending`; the flag after it only stops later sweeps from trying again.
+      await decide(deps, {
+        checkpointId: cp._id,
+        decision: action,
+        actor: 'timeout',
+        channel: 'timeout',
+        comment: 'nobody decided in time',
+      }).catch((err: Error) =>
+        deps.logger.info({ checkpointId: cp._id, err: err.message }, 'timeout found the checkpoint decided'),
+      );
+      await deps.store.checkpoints.updateOne({ _id: cp._id }, { $set: { 'timers.timeoutFired': true } });
+      events.push({ kind: 'timed-out', action });
+    } else {
+      const to = t.escalateTo ?? {};
+      const claimed = await deps.store.checkpoints.updateOne(
+        { _id: cp._id, status: 'pending', 'timers.timeoutFired': false },
+        {
+          $set: { 'timers.timeoutFired': true, ...(action === 'escalate' ? { escalatedAt: now } : {}), updatedAt: now },
+          $addToSet: {
+            'approvers.emails': { $each: (to.emails ?? []).map((e) => e.toLowerCase()) },
+            'approvers.slackUsers': { $each: to.slackUsers ?? [] },
+            'approvers.slackChannels': { $each: to.slackChannels ?? [] },
+            'approvers.slackGroups': { $each: to.slackGroups ?? [] },
+          },
+          $push: {
+            audit: {
+              at: now,
+              actor: 'timeout',
+              channel: 'timeout',
+              outcome: action === 'escalate' ? 'escalated' : 'still_waiting',
+            },
+          },
+        },
+      );
+      if (claimed.modifiedCount === 1)
+        events.push(action === 'escalate' ? { kind: 'escalated' } : { kind: 'timed-out', action });
+    }
+  }
+  const after = await deps.store.checkpoints.findById(cp._id).lean<CheckpointDoc>();
+  if (after) await scheduleTimer(deps, after);
+  return events;
+}
+
+/** For the reconciler: checkpoints with something due by the engine's clock. */
+export async function dueCheckpointIds(deps: EngineDeps): Promise<string[]> {
+  const now = deps.clock.now();
+  const due = await deps.store.checkpoints
+    .find({
+      status: 'pending',
+      $or: [
+        { 'timers.nextReminderAt': { $lte: now } },
+        { 'timers.timeoutAt': { $lte: now }, 'timers.timeoutFired': false },
+      ],
+    })
+    .lean<CheckpointDoc[]>();
+  return due
+    .filter((cp) => {
+      const d = nextDue(cp);
+      return d !== null && d <= now;
+    })
+    .map((cp) => cp._id);
+}
