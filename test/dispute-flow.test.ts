@@ -40,7 +40,7 @@ describe('card-dispute from webhook to the customer email', () => {
     const done = await t.waitForRun(runId, isFinished);
     expect(done.status).toBe('completed');
     expect(done.output).toMatchObject({ outcome: 'accept', decidedBy: 'lead@example.com', replySent: true });
-    const customer = SAMPLE_DISPUTES.needsReview.customerEmail;
+    const customer = SAMPLE_DISPUTES.needsReview.customerEmail.toLowerCase();
     const mail = await t.smtp.waitFor((m) => m.to.includes(customer));
     expect(mail.text.trim()).toBe(edited);
     expect(t.smtp.messages.filter((m) => m.to.includes(customer))).toHaveLength(1);

@@ -23,7 +23,7 @@ export interface CardDisputeDeps {
   outcomes: OutcomeLog;
   /** The deployment-wide ceiling (AUTONOMY). */
   autonomy: Autonomy;
-  /** This workflow's own level before the ceiling applies. */
+  /** The most this workflow allows itself (default `autonomous`: the deployment's AUTONOMY decides). */
   workflowAutonomy?: Autonomy;
   /** Reminders and what happens when nobody decides (from config.review). */
   review?: Pick<CheckpointSpec<Record<string, unknown>>, 'reminders' | 'timeout'>;
@@ -54,7 +54,7 @@ export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
         ctx.agent(agents.languageAnalyst, dispute),
       ]);
       const proposal = await ctx.agent(agents.disputeManager, { dispute, evidence, risk, language });
-      const verdict = applyPolicy(deps.workflowAutonomy ?? 'assisted', deps.autonomy, {
+      const verdict = applyPolicy(deps.workflowAutonomy ?? 'autonomous', deps.autonomy, {
         outcome: proposal.outcome,
         confidence: proposal.confidence,
         amount: dispute.amount,

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { NonRetryable, Retryable } from '../errors.js';
+import { claim } from '../store/claims.js';
 import type { StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 import { stepDocId } from './ids.js';
@@ -38,16 +39,15 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
   try {
     const result = await deps.runner.run(agent, step.input, { runId, stepId, ...(signal ? { signal } : {}) });
     const finishedAt = deps.clock.now();
-    const updated = await deps.store.steps
-      .findOneAndUpdate(
-        { _id, status: 'running' },
+    // A step ends once: a second worker that ran it after a stall finds the claim taken and only wakes the run.
+    const first = await claim(deps.store, `step-end:${_id}`, undefined, finishedAt);
+    if (first) {
+      await deps.store.steps.updateOne(
+        { _id },
         {
           $set: { status: 'completed', result: result.output, usage: result.usage, finishedAt, updatedAt: finishedAt },
         },
-        { returnDocument: 'after' },
-      )
-      .lean();
-    if (updated) {
+      );
       const u = result.usage;
       await deps.store.runs.updateOne(
         { _id: runId },
@@ -81,10 +81,12 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
 
 async function fail(deps: EngineDeps, step: StepDoc, err: unknown) {
   const error = errorOf(err, deps.clock.now());
-  await deps.store.steps.updateOne(
-    { _id: step._id, status: { $ne: 'completed' } },
-    { $set: { status: 'failed', error, finishedAt: error.at, updatedAt: error.at } },
-  );
+  if (await claim(deps.store, `step-end:${step._id}`, undefined, error.at)) {
+    await deps.store.steps.updateOne(
+      { _id: step._id },
+      { $set: { status: 'failed', error, finishedAt: error.at, updatedAt: error.at } },
+    );
+  }
   deps.logger.warn({ runId: step.runId, stepId: step.stepId, err: error.message }, 'agent step failed');
   await deps.queues.enqueuePass(step.runId, `s${step.seq}`);
 }

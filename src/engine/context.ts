@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Agent } from '../agents/define.js';
 import { NonRetryable } from '../errors.js';
+import { claim } from '../store/claims.js';
 import {
   type CheckpointDoc,
   type RunDoc,
@@ -231,14 +232,14 @@ export class PassContext implements WorkflowContext {
   /** Completes a wait once; if sendEvent completed it first, its payload wins. */
   private async completeWait(stepId: string, result: { eventId: string; payload: unknown } | null) {
     const now = this.deps.clock.now();
-    const updated = await this.deps.store.steps
-      .findOneAndUpdate(
-        { _id: stepDocId(this.runId, stepId), status: 'waiting' },
+    const _id = stepDocId(this.runId, stepId);
+    if (await claim(this.deps.store, `step-end:${_id}`, undefined, now)) {
+      await this.deps.store.steps.updateOne(
+        { _id },
         { $set: { status: 'completed', result, finishedAt: now, updatedAt: now } },
-        { returnDocument: 'after' },
-      )
-      .lean();
-    const doc = updated ?? (await this.deps.store.steps.findById(stepDocId(this.runId, stepId)).lean());
+      );
+    }
+    const doc = await this.deps.store.steps.findById(_id).lean();
     const taken = doc?.result as { eventId: string; payload: unknown } | null;
     if (taken?.eventId) this.takenEvents.add(taken.eventId);
     return taken;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlreadyDecided, InvalidInput, issuesOf, NotAuthorized, NotFound } from '../errors.js';
 import { createIdentities } from '../identity.js';
+import { claim } from '../store/claims.js';
 import type { Approval, CheckpointDoc, Decision } from '../store/models.js';
 import { mayDecide } from './checkpoints.js';
 import type { EngineDeps } from './deps.js';
@@ -57,8 +58,25 @@ async function audit(deps: EngineDeps, cp: CheckpointDoc, req: DecisionRequest, 
 }
 
 /**
- * The one decide path: API calls, approval links, Slack clicks and timeouts all come here. Every write is
- * conditional on `status: 'pending'` and the version read, so the first valid decision wins everywhere and a
+ * A claim whose writer died before its update leaves the checkpoint a version behind; the next writer applies the
+ * claimed update (a plain `$set`, so applying it twice changes nothing) after a grace period.
+ */
+async function rollForward(deps: EngineDeps, cp: CheckpointDoc, version: number) {
+  const stuck = await deps.store.claims.findById(`checkpoint:${cp._id}:v${version}`).lean();
+  if (!stuck?.intent || deps.clock.now().getTime() - new Date(stuck.at).getTime() < 2_000) {
+    await new Promise((r) => setTimeout(r, 20));
+    return;
+  }
+  const current = await deps.store.checkpoints.findById(cp._id).lean<CheckpointDoc>();
+  if (current && current.version < version) {
+    await deps.store.checkpoints.updateOne({ _id: cp._id }, { $set: stuck.intent as Record<string, unknown> });
+    deps.logger.warn({ checkpointId: cp._id, version }, 'rolled forward a decision whose writer died');
+  }
+}
+
+/**
+ * The one decide path: API calls, approval links, Slack clicks and timeouts all come here. Every write first
+ * claims the next version of the checkpoint (a unique insert), so the first valid decision wins everywhere and a
  * partial approval racing another is re-applied to the newer state. Any authorised reject decides at once;
  * approvals count toward the quorum. Returns the checkpoint: still `pending` after a partial approval.
  */
@@ -66,7 +84,7 @@ export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<Ch
   const trusted = req.channel === 'api' || req.channel === 'policy' || req.channel === 'timeout';
   let authorised = trusted;
   const identities = await createIdentities(deps.store).expand([req.actor, ...(req.aliases ?? [])]);
-  for (let attempt = 0; attempt < 20; attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
     const cp = await deps.store.checkpoints.findById(req.checkpointId).lean<CheckpointDoc>();
     if (!cp) throw new NotFound(`no checkpoint ${req.checkpointId}`);
     if (cp.status !== 'pending') {
@@ -109,22 +127,23 @@ export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<Ch
       diff,
       decidedAt: now,
     };
-    const update = final
+    const next = cp.version + 1;
+    const set = final
       ? {
-          $set: {
-            status: req.decision === 'approve' ? 'approved' : 'rejected',
-            decision,
-            values,
-            approvals: [...approvals, approval],
-            updatedAt: now,
-          },
-          $inc: { version: 1 },
+          status: req.decision === 'approve' ? 'approved' : 'rejected',
+          decision,
+          values,
+          approvals: [...approvals, approval],
+          version: next,
+          updatedAt: now,
         }
-      : { $set: { values, approvals: [...approvals, approval], updatedAt: now }, $inc: { version: 1 } };
-    const updated = await deps.store.checkpoints
-      .findOneAndUpdate({ _id: cp._id, status: 'pending', version: cp.version }, update, { returnDocument: 'after' })
-      .lean<CheckpointDoc>();
-    if (!updated) continue; // someone else wrote first: read again and re-apply to the newer state
+      : { values, approvals: [...approvals, approval], version: next, updatedAt: now };
+    if (!(await claim(deps.store, `checkpoint:${cp._id}:v${next}`, set, now))) {
+      await rollForward(deps, cp, next);
+      continue; // someone else moved this checkpoint first: read again and re-apply to the newer state
+    }
+    await deps.store.checkpoints.updateOne({ _id: cp._id }, { $set: set });
+    const updated = { ...cp, ...set } as CheckpointDoc;
     if (!final) {
       deps.logger.info(
         { runId: cp.runId, checkpointId: cp._id, approvals: approvals.length + 1, required },

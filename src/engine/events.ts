@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { claim } from '../store/claims.js';
 import type { StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 
 /**
  * Stores the event first, then completes every waiting step for it. A wait that starts in between finds the
  * stored event itself (context.ts), and both sides complete a step only while it is `waiting`, so each wait
- * resolves once.
+ * resolves once (both claim the step's end first).
  */
 export async function sendEvent(
   deps: EngineDeps,
@@ -25,11 +26,11 @@ export async function sendEvent(
     .lean<StepDoc[]>();
   let delivered = 0;
   for (const step of waiting) {
-    const done = await deps.store.steps.updateOne(
-      { _id: step._id, status: 'waiting' },
-      { $set: { status: 'completed', result: { eventId, payload: event.payload }, finishedAt: now, updatedAt: now } },
-    );
-    if (done.modifiedCount === 1) {
+    if (await claim(deps.store, `step-end:${step._id}`, undefined, now)) {
+      await deps.store.steps.updateOne(
+        { _id: step._id },
+        { $set: { status: 'completed', result: { eventId, payload: event.payload }, finishedAt: now, updatedAt: now } },
+      );
       delivered++;
       await deps.queues.enqueuePass(step.runId, `event-${step.stepId}`);
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { claim } from '../store/claims.js';
 import type { CheckpointDoc, RunDoc, RunStatus, StepDoc } from '../store/models.js';
 import { PassContext, type Suspension } from './context.js';
 import type { EngineDeps } from './deps.js';
@@ -13,55 +14,68 @@ type PassOutcome =
 
 /**
  * One run pass: take the run's lease, replay the workflow against its journal, dispatch what is new, record the
- * run's status, release. A pass that finds the lease taken marks the run dirty; the holder runs again before it
- * lets go, so no wake-up is lost, and a delayed pass covers a holder that died.
+ * run's status, release. A pass that finds the lease taken puts itself back on the queue under an id of its own,
+ * so its wake-up survives until it gets the lease (a shared flag would not: FerretDB's updates are not atomic).
  */
 export async function runPass(deps: EngineDeps, runId: string): Promise<void> {
   const owner = randomUUID();
-  for (let round = 0; round < 20; round++) {
-    const run = await acquire(deps, runId, owner);
-    if (!run) return;
-    const heartbeat = setInterval(() => void renew(deps, runId, owner), Math.max(250, deps.settings.leaseMs / 3));
-    try {
-      if (!TERMINAL.includes(run.status)) await replay(deps, run);
-    } finally {
-      clearInterval(heartbeat);
+  const run = await acquire(deps, runId, owner);
+  if (!run) return;
+  const heartbeat = setInterval(() => void renew(deps, runId, owner), Math.max(250, deps.settings.leaseMs / 3));
+  try {
+    if (!TERMINAL.includes(run.status)) await replay(deps, run);
+  } finally {
+    clearInterval(heartbeat);
+    const now = await deps.store.runs.findById(runId).lean<RunDoc>();
+    // Our lease may have expired and another pass taken over: then it is theirs to release.
+    if (now?.lease?.owner === owner) {
+      await deps.store.runs.updateOne(
+        { _id: runId },
+        { $set: { lease: { owner: null, until: new Date(0), gen: now.lease.gen } } },
+      );
     }
-    const before = await deps.store.runs
-      .findOneAndUpdate({ _id: runId, 'lease.owner': owner }, { $set: { lease: null } }, { returnDocument: 'before' })
-      .lean();
-    if (!before?.dirty) return;
   }
-  deps.logger.warn({ runId }, 'run kept being woken during its passes; a later pass will continue');
-  await deps.queues.enqueuePass(runId, `busy-${Date.now()}`, 1_000);
 }
 
+/**
+ * Takes the run's lease: the next lease generation is a claim (a unique insert), so two passes never both win,
+ * even on FerretDB where a conditional update is not atomic.
+ */
 async function acquire(deps: EngineDeps, runId: string, owner: string): Promise<RunDoc | null> {
-  const now = deps.clock.now();
-  const until = new Date(now.getTime() + deps.settings.leaseMs);
-  const take = () =>
-    deps.store.runs
-      .findOneAndUpdate(
-        { _id: runId, $or: [{ lease: null }, { 'lease.until': { $lt: now } }] },
-        { $set: { lease: { owner, until }, dirty: false } },
-        { returnDocument: 'after' },
-      )
-      .lean();
-  const run = await take();
-  if (run) return run;
-  const marked = await deps.store.runs
-    .findOneAndUpdate({ _id: runId }, { $set: { dirty: true } }, { returnDocument: 'after' })
-    .lean();
-  if (!marked) {
+  const run = await deps.store.runs.findById(runId).lean<RunDoc>();
+  if (!run) {
     deps.logger.warn({ runId }, 'pass for a run that does not exist');
     return null;
   }
-  // The holder may have let go between our two writes without seeing the flag: try once more.
-  const second = await take();
-  if (second) return second;
-  const holderUntil = marked.lease?.until ?? until;
-  const delay = Math.max(100, holderUntil.getTime() - now.getTime() + 100);
-  await deps.queues.enqueuePass(runId, `lease-${holderUntil.getTime()}`, delay);
+  const now = deps.clock.now();
+  const lease = run.lease;
+  const held = Boolean(lease?.owner) && new Date(lease?.until ?? 0) > now;
+  if (!held) {
+    const gen = await claimNextLease(deps, runId, (lease?.gen ?? 0) + 1, now);
+    if (gen !== null) {
+      const until = new Date(now.getTime() + deps.settings.leaseMs);
+      await deps.store.runs.updateOne({ _id: runId }, { $set: { lease: { owner, until, gen } } });
+      return { ...run, lease: { owner, until, gen } };
+    }
+  }
+  // Usually the holder finishes within milliseconds; poll soon, and never later than the lease's end.
+  const untilMs = held ? new Date(lease?.until ?? 0).getTime() - now.getTime() : 0;
+  const delay = Math.min(Math.max(untilMs, 50), 250) + Math.floor(Math.random() * 50);
+  await deps.queues.enqueuePass(runId, `busy-${owner}`, delay);
+  return null;
+}
+
+/**
+ * Claims lease generation `gen`. A claim older than a lease whose holder never wrote it on the run (it died right
+ * after claiming, or a late release overwrote it) would block every later pass, so such a claim counts as expired
+ * and the next generation is tried.
+ */
+async function claimNextLease(deps: EngineDeps, runId: string, gen: number, now: Date): Promise<number | null> {
+  for (let g = gen; g < gen + 5; g++) {
+    if (await claim(deps.store, `lease:${runId}:${g}`, undefined, now)) return g;
+    const blocking = await deps.store.claims.findById(`lease:${runId}:${g}`).lean();
+    if (!blocking || new Date(blocking.at).getTime() + deps.settings.leaseMs > now.getTime()) return null;
+  }
   return null;
 }
 

@@ -1,3 +1,4 @@
+import { claim } from '../store/claims.js';
 import type { CheckpointDoc } from '../store/models.js';
 import { decide } from './decide.js';
 import type { EngineDeps } from './deps.js';
@@ -27,8 +28,8 @@ export async function scheduleTimer(deps: EngineDeps, cp: CheckpointDoc): Promis
 }
 
 /**
- * Takes what is due on one checkpoint, each thing exactly once: every write is conditional on the state read,
- * so two workers (or a delayed job and the sweep) racing here do it once between them.
+ * Takes what is due on one checkpoint, each thing exactly once: each reminder and the timeout is a claim, so two
+ * workers (or a delayed job and the sweep) racing here do it once between them.
  */
 export async function runTimers(deps: EngineDeps, checkpointId: string): Promise<TimerEvent[]> {
   const events: TimerEvent[] = [];
@@ -40,11 +41,13 @@ export async function runTimers(deps: EngineDeps, checkpointId: string): Promise
   if (t.nextReminderAt && new Date(t.nextReminderAt) <= now && t.remindersSent < (t.remindMax ?? 0)) {
     const n = t.remindersSent + 1;
     const next = n < (t.remindMax ?? 0) && t.remindEveryMs ? new Date(now.getTime() + t.remindEveryMs) : null;
-    const claimed = await deps.store.checkpoints.updateOne(
-      { _id: cp._id, status: 'pending', 'timers.remindersSent': t.remindersSent },
-      { $set: { 'timers.remindersSent': n, 'timers.nextReminderAt': next } },
-    );
-    if (claimed.modifiedCount === 1) events.push({ kind: 'reminder', n });
+    if (await claim(deps.store, `timer:${cp._id}:reminder-${n}`, undefined, now)) {
+      await deps.store.checkpoints.updateOne(
+        { _id: cp._id },
+        { $set: { 'timers.remindersSent': n, 'timers.nextReminderAt': next } },
+      );
+      events.push({ kind: 'reminder', n });
+    }
   }
 
   if (t.timeoutAt && new Date(t.timeoutAt) <= now && !t.timeoutFired) {
@@ -64,28 +67,34 @@ export async function runTimers(deps: EngineDeps, checkpointId: string): Promise
       events.push({ kind: 'timed-out', action });
     } else {
       const to = t.escalateTo ?? {};
-      const claimed = await deps.store.checkpoints.updateOne(
-        { _id: cp._id, status: 'pending', 'timers.timeoutFired': false },
-        {
-          $set: { 'timers.timeoutFired': true, ...(action === 'escalate' ? { escalatedAt: now } : {}), updatedAt: now },
-          $addToSet: {
-            'approvers.emails': { $each: (to.emails ?? []).map((e) => e.toLowerCase()) },
-            'approvers.slackUsers': { $each: to.slackUsers ?? [] },
-            'approvers.slackChannels': { $each: to.slackChannels ?? [] },
-            'approvers.slackGroups': { $each: to.slackGroups ?? [] },
-          },
-          $push: {
-            audit: {
-              at: now,
-              actor: 'timeout',
-              channel: 'timeout',
-              outcome: action === 'escalate' ? 'escalated' : 'still_waiting',
+      const first = await claim(deps.store, `timer:${cp._id}:timeout`, undefined, now);
+      if (first) {
+        await deps.store.checkpoints.updateOne(
+          { _id: cp._id },
+          {
+            $set: {
+              'timers.timeoutFired': true,
+              ...(action === 'escalate' ? { escalatedAt: now } : {}),
+              updatedAt: now,
+            },
+            $addToSet: {
+              'approvers.emails': { $each: (to.emails ?? []).map((e) => e.toLowerCase()) },
+              'approvers.slackUsers': { $each: to.slackUsers ?? [] },
+              'approvers.slackChannels': { $each: to.slackChannels ?? [] },
+              'approvers.slackGroups': { $each: to.slackGroups ?? [] },
+            },
+            $push: {
+              audit: {
+                at: now,
+                actor: 'timeout',
+                channel: 'timeout',
+                outcome: action === 'escalate' ? 'escalated' : 'still_waiting',
+              },
             },
           },
-        },
-      );
-      if (claimed.modifiedCount === 1)
+        );
         events.push(action === 'escalate' ? { kind: 'escalated' } : { kind: 'timed-out', action });
+      }
     }
   }
   const after = await deps.store.checkpoints.findById(cp._id).lean<CheckpointDoc>();

@@ -18,7 +18,7 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[]): RunV
     status: run.status,
     input: run.input,
     output: run.output ?? null,
-    error: run.error ? { message: run.error.message, code: run.error.code } : null,
+    error: run.error?.message ? { message: run.error.message, code: run.error.code } : null,
     steps: visible.map((s) => ({
       id: s.stepId,
       name: s.name,
@@ -28,7 +28,7 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[]): RunV
       startedAt: s.startedAt ?? null,
       finishedAt: s.finishedAt ?? null,
       usage: s.usage,
-      error: s.error ? { message: s.error.message, code: s.error.code } : null,
+      error: s.error?.message ? { message: s.error.message, code: s.error.code } : null,
     })),
     checkpoints: checkpoints.map((c) => ({ id: c._id, name: c.name, status: c.status, decision: c.decision ?? null })),
     usage,

@@ -8,7 +8,10 @@ import mongoose, { type Connection, type Model, Schema } from 'mongoose';
  * `$facet`, projections on findOneAndUpdate, or `$group` beyond `$sum`. Atomicity comes from single-document
  * conditional updates and unique `_id`s.
  */
-export const SCHEMA_VERSION = 1;
+// v1: the first release. v2: checkpoints gained quorum, approvals, originalValues, timers, escalatedAt and Slack
+// groups/channels among approvers; steps gained `event`. v1 documents lack those fields and stay readable
+// (test/fixtures/v1, test/store-fixtures.test.ts).
+export const SCHEMA_VERSION = 2;
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
 export type StepKind = 'step' | 'agent' | 'checkpoint' | 'sleep' | 'event' | 'now' | 'id';
@@ -40,10 +43,8 @@ export interface RunDoc {
   usage: Usage;
   /** Incremented by every run pass; part of job ids so re-enqueues collapse. */
   passes: number;
-  /** The pass holding the run; a pass runs alone per run. */
-  lease?: { owner: string; until: Date } | null;
-  /** Set by a pass that found the lease taken: the holder replays once more before letting go. */
-  dirty?: boolean;
+  /** The pass holding the run; a pass runs alone per run. `gen` counts leases, each one a claim. */
+  lease?: { owner: string | null; until: Date; gen: number } | null;
   source?: { channel: string; key?: string };
   createdAt: Date;
   updatedAt: Date;
@@ -197,6 +198,19 @@ export interface ToolCallDoc {
   at: Date;
 }
 
+/**
+ * A claim: the first insert of a key wins. FerretDB 1.x applies a conditional update as a read followed by a write,
+ * so two `findOneAndUpdate({ version: 3 })` calls can both succeed; a unique `_id` insert is atomic on FerretDB and
+ * MongoDB alike. Every "exactly one of us" decision (a decision, a lease generation, a timer firing, a step's end)
+ * is therefore a claim first and a plain update after.
+ */
+export interface ClaimDoc {
+  _id: string;
+  at: Date;
+  /** What the claimer was about to write, so a claim whose writer died can be rolled forward. */
+  intent?: unknown;
+}
+
 /** An event sent to runs (a customer's reply, an external callback); kept so a wait that starts late still sees it. */
 export interface EventDoc {
   _id: string;
@@ -240,8 +254,7 @@ function defineModels(conn: Connection) {
         error: errorShape,
         usage,
         passes: Number,
-        lease: { type: new Schema({ owner: String, until: Date }, { _id: false }), default: null },
-        dirty: Boolean,
+        lease: { type: new Schema({ owner: String, until: Date, gen: Number }, { _id: false }), default: null },
         source: { channel: String, key: String },
         createdAt: Date,
         updatedAt: Date,
@@ -389,7 +402,23 @@ function defineModels(conn: Connection) {
       { ...opts, collection: 'identities' },
     ),
   );
-  return { runs, steps, checkpoints, idempotency, effects, modelCalls, toolCalls, usedTokens, events, identities };
+  const claims = conn.model<ClaimDoc>(
+    'Claim',
+    new Schema<ClaimDoc>({ _id: String, at: Date, intent: mixed }, { ...opts, collection: 'claims' }),
+  );
+  return {
+    runs,
+    steps,
+    checkpoints,
+    idempotency,
+    effects,
+    modelCalls,
+    toolCalls,
+    usedTokens,
+    events,
+    identities,
+    claims,
+  };
 }
 
 export type Models = ReturnType<typeof defineModels>;
