@@ -11,8 +11,9 @@ import { createDisputeTools } from '../agents/disputes/tools.js';
 import { createCardDisputeWorkflow } from '../agents/disputes/workflow.js';
 import { createAgentRunner } from './agents/runtime.js';
 import { approvalLink } from './approvals/tokens.js';
-import { emailCheckpointChannel } from './channels/email-checkpoints.js';
+import { createEmailParts } from './channels/email/wiring.js';
 import { createMailer } from './channels/mailer.js';
+import { createSlackIntegration } from './channels/slack/index.js';
 import type { Config } from './config.js';
 import {
   agentRegistry,
@@ -95,15 +96,44 @@ export async function createApp(options: AppOptions): Promise<App> {
   const transport = config.smtpUrl ? nodemailer.createTransport(config.smtpUrl) : undefined;
   const mailer = createMailer({ transport, from: config.mailFrom, store, failpoints, logger });
   const outcomes = createOutcomeLog(store.connection);
+  const linkFor = (cp: { _id: string }, recipient: string) =>
+    approvalLink(config.publicUrl, config.appSecret, { checkpointId: cp._id, recipient, now: clock.now() });
+  // The intake workflow starts `card-dispute` runs, so it reads the engine lazily (it is built from the workflows).
+  const email = createEmailParts({
+    config,
+    store,
+    mailer,
+    logger,
+    redis,
+    queuePrefix: config.queuePrefix,
+    engine: () => engine,
+    linkFor,
+  });
   const workflows = workflowRegistry(
-    createCardDisputeWorkflow({ agents, mailer, outcomes, autonomy: config.autonomy }),
+    createCardDisputeWorkflow({
+      agents,
+      mailer,
+      outcomes,
+      autonomy: config.autonomy,
+      review: {
+        ...(config.review.reminders > 0
+          ? { reminders: { everyMs: config.review.remindEveryMs, max: config.review.reminders } }
+          : {}),
+        timeout: {
+          afterMs: config.review.timeoutMs,
+          action: config.review.timeoutAction,
+          escalateTo: config.review.escalateTo,
+        },
+      },
+    }),
+    email.workflow as never,
   );
 
   const deps: EngineDeps = {
     store,
     queues,
     workflows,
-    agents: agentRegistry(...Object.values(agents)),
+    agents: agentRegistry(...Object.values(agents), email.intakeAgent),
     runner,
     clock,
     logger,
@@ -119,14 +149,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   };
   const engine = createEngine(deps);
-  const http = createHttpApp({ config, engine, store, redis, metrics, logger, now: () => clock.now() });
-  const channels = [
-    emailCheckpointChannel({
-      mailer,
-      linkFor: (cp, recipient) =>
-        approvalLink(config.publicUrl, config.appSecret, { checkpointId: cp._id, recipient, now: clock.now() }),
-    }),
-  ];
+  // --- Slack (issue 3): Bolt at /slack/events, checkpoint cards, the approver directory, the `slack` queue. ---
+  const slack = createSlackIntegration({ config, engine, store, workflows, runner, logger, clock, redis });
+  if (slack) deps.directories.push(slack.directory);
+  // --- end Slack ---
+  const httpApp = createHttpApp({ config, engine, store, redis, metrics, logger, now: () => clock.now() });
+  const http = slack ? slack.mount(httpApp) : httpApp;
+  const channels = [email.channel];
+  if (slack) channels.push(slack.channel);
   const running: RunningWorkers[] = [];
   const servers: Server[] = [];
 
@@ -145,8 +175,11 @@ export async function createApp(options: AppOptions): Promise<App> {
         lockDurationMs: config.workerLockMs,
         channels,
       });
-      running.push(w);
-      return w;
+      const mail = email.startWorkers();
+      slack?.startWorkers();
+      const both = { ...w, close: async () => Promise.all([w.close(), mail.then((m) => m.close())]).then(() => {}) };
+      running.push(both);
+      return both;
     },
     listen(port = config.port) {
       return new Promise((resolve, reject) => {
@@ -158,6 +191,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     async close() {
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       await Promise.all(running.map((w) => w.close()));
+      await slack?.close();
       await queues.close();
       await redis.quit().catch(() => {});
       transport?.close();

@@ -71,13 +71,20 @@ const envSchema = z
       z.url({ message: 'expected a URL' }).default('https://slack.com/api/'),
     ),
     SLACK_APPROVALS_CHANNEL: optionalString,
+    /** Channels (ids, comma-separated) where mentioning the bot starts work; empty = any channel the bot is in. */
+    SLACK_INTAKE_CHANNELS: optionalString,
     SMTP_URL: optionalUrl('an SMTP URL such as smtp://user:pass@mail.example.com:587'),
     MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('Countersign <disputes@countersign.local>')),
     IMAP_URL: optionalUrl('imap://user:pass@host:port or imaps://…'),
     IMAP_MAILBOX: z.preprocess(emptyToUndefined, z.string().default('INBOX')),
+    /** The authserv-id our receiving MTA writes into Authentication-Results; no other server's verdict is trusted. */
+    IMAP_AUTHSERV_ID: optionalString,
     APPROVER_EMAILS: emailList,
     DIGEST_TO: emailList,
     DIGEST_CRON: optionalString,
+    /** `address=Area/City` pairs, comma-separated: each recipient gets the digest on DIGEST_CRON in their zone. */
+    DIGEST_TIMEZONES: optionalString,
+    DIGEST_SEND_EMPTY: z.preprocess(emptyToUndefined, z.enum(['0', '1', 'true', 'false']).default('0')),
     WEBHOOK_SECRET: optionalString.pipe(z.string().min(16, { message: 'expected at least 16 characters' }).optional()),
     AUTONOMY: z.preprocess(
       emptyToUndefined,
@@ -190,9 +197,11 @@ export interface Config {
     appToken: string | undefined;
     apiUrl: string;
     approvalsChannel: string | undefined;
+    intakeChannels: string[];
   };
-  imap: { url: string | undefined; mailbox: string };
+  imap: { url: string | undefined; mailbox: string; authservId: string | undefined };
   digestCron: string | undefined;
+  digest: { timezones: Record<string, string>; sendEmpty: boolean };
 }
 
 /** `ESCALATE_TO=lead@example.com,U024BE7LH,#disputes,S0614TZR7`: emails, Slack users, channels and user groups. */
@@ -284,8 +293,22 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
       appToken: env.SLACK_APP_TOKEN,
       apiUrl: env.SLACK_API_URL,
       approvalsChannel: env.SLACK_APPROVALS_CHANNEL,
+      intakeChannels: (env.SLACK_INTAKE_CHANNELS ?? '')
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
     },
-    imap: { url: env.IMAP_URL, mailbox: env.IMAP_MAILBOX },
+    imap: { url: env.IMAP_URL, mailbox: env.IMAP_MAILBOX, authservId: env.IMAP_AUTHSERV_ID },
     digestCron: env.DIGEST_CRON,
+    digest: {
+      timezones: Object.fromEntries(
+        (env.DIGEST_TIMEZONES ?? '')
+          .split(',')
+          .map((pair) => pair.split('=').map((s) => s.trim()))
+          .filter((p): p is [string, string] => p.length === 2 && Boolean(p[0]) && Boolean(p[1]))
+          .map(([a, z]) => [a.toLowerCase(), z]),
+      ),
+      sendEmpty: env.DIGEST_SEND_EMPTY === '1' || env.DIGEST_SEND_EMPTY === 'true',
+    },
   };
 }

@@ -2,6 +2,7 @@ import type { Agent } from '../../src/agents/define.js';
 import type { CheckpointDoc } from '../../src/store/models.js';
 import type { createDisputeAgents } from './agents.js';
 import type { DisputeInput } from './input.js';
+import { originEvidence } from './origin-view.js';
 import type { PolicyVerdict } from './policy.js';
 import { formatAmount } from './reply.js';
 
@@ -72,5 +73,6 @@ export function disputeEvidence(d: DisputeInput, e: Evidence, r: Risk, l: Langua
         { label: 'Summary', value: clip(l.summary) },
       ],
     },
+    ...originEvidence(d),
   ];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { threadRefSchema } from '../../src/channels/email/threading.js';
 
 export const DISPUTE_REASONS = [
   'fraudulent',
@@ -77,6 +78,24 @@ export const attachmentSchema = z.object({
   text: z.string().max(100_000).optional(),
 });
 
+const authValue = z.string().max(20).nullable();
+export const originSchema = z.object({
+  channel: z.enum(['email', 'slack', 'web']),
+  from: z.string().max(320),
+  authentication: z
+    .object({
+      authservId: z.string().max(255).nullable(),
+      spf: authValue,
+      dkim: authValue,
+      dmarc: authValue,
+      /** Only `pass` lets the autonomy policy decide without a person. */
+      verdict: z.enum(['pass', 'fail', 'none']),
+      ignored: z.int().nonnegative(),
+    })
+    .optional(),
+});
+export type DisputeOrigin = z.infer<typeof originSchema>;
+
 /**
  * The input of the `card-dispute` workflow (CONTRACT.md). Parsing is idempotent: a parsed dispute parses to itself,
  * so agents that take it as input can validate it again.
@@ -97,6 +116,10 @@ export const disputeInputSchema = z.object({
   reason: z.string().trim().min(1).max(100).transform(normaliseReason),
   description: z.string().trim().min(1).max(5_000),
   attachments: z.array(attachmentSchema).max(20).optional(),
+  /** Set when the dispute came by email: the outcome is answered in the customer's thread. */
+  thread: threadRefSchema.optional(),
+  /** Where the dispute came from and what our receiving server verified about the sender (shown to approvers). */
+  origin: originSchema.optional(),
 });
 export type DisputeInput = z.output<typeof disputeInputSchema>;
 /** What a handler may send: amounts as strings, free-text reasons, mixed-case codes. */

@@ -9,6 +9,7 @@ import {
   type RiskAssessment,
   riskInputSchema,
 } from './agents.js';
+import { intakeResponder } from './offline-intake.js';
 import { decideDispute } from './offline-manager.js';
 import { REASON_CODES } from './reference.js';
 import { toolResultSchemas } from './tools.js';
@@ -236,12 +237,13 @@ function disputeManager(req: RespondRequest): Reply {
   return { output: decideDispute(input, typeof limit === 'number' ? limit : undefined) };
 }
 
-/** The offline model's responders for the `card-dispute` workflow. */
+/** The offline model's responders for the `card-dispute` workflow and its intake. */
 export function disputeResponders(): Responder[] {
   return [
     { agent: 'evidence-collector', respond: evidenceCollector },
     { agent: 'account-risk', respond: accountRisk },
     { agent: 'language-analyst', respond: languageAnalyst },
     { agent: 'dispute-manager', respond: disputeManager },
+    intakeResponder,
   ];
 }

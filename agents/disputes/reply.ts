@@ -1,3 +1,4 @@
+import { replyHeaders } from '../../src/channels/email/threading.js';
 import type { OutboundMail } from '../../src/channels/mailer.js';
 import type { DisputeInput } from './input.js';
 
@@ -9,8 +10,14 @@ export function formatAmount(amount: number, currency: string): string {
   }
 }
 
-/** The customer's answer. Issue 4 threads it under the customer's own email; a webhook dispute starts a thread. */
+/**
+ * The customer's answer. A dispute that came by email is answered in its thread (In-Reply-To, References,
+ * `Re:` subject) so the customer's client shows one conversation; a webhook dispute starts a new one.
+ */
 export function replyEmail(dispute: DisputeInput, reply: string): OutboundMail {
+  if (dispute.thread) {
+    return { to: [dispute.thread.to ?? dispute.customerEmail], text: reply, ...replyHeaders(dispute.thread) };
+  }
   return {
     to: [dispute.customerEmail],
     subject: `Re: your dispute of ${formatAmount(dispute.amount, dispute.currency)} (charge ${dispute.chargeId})`,

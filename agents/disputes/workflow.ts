@@ -54,7 +54,9 @@ export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
         ctx.agent(agents.languageAnalyst, dispute),
       ]);
       const proposal = await ctx.agent(agents.disputeManager, { dispute, evidence, risk, language });
-      const verdict = applyPolicy(deps.workflowAutonomy ?? 'autonomous', deps.autonomy, {
+      // Mail our own server could not verify (no DMARC pass) never gets an autonomous refund: a person decides.
+      const unverified = dispute.origin?.authentication && dispute.origin.authentication.verdict !== 'pass';
+      const verdict = applyPolicy(deps.workflowAutonomy ?? 'autonomous', unverified ? 'manual' : deps.autonomy, {
         outcome: proposal.outcome,
         confidence: proposal.confidence,
         amount: dispute.amount,

@@ -53,6 +53,7 @@ export function buildCheckpointDoc<E extends Record<string, unknown>>(
     values,
     originalValues: values,
     approvers,
+    defaultApprovers: !namesSomeone,
     quorum: { mode: quorum.mode, required },
     approvals: [],
     timers: {

@@ -3,6 +3,16 @@ import { claim } from '../store/claims.js';
 import type { StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 
+async function tookThisEvent(deps: EngineDeps, stepDocId: string, eventId: string): Promise<boolean> {
+  // The claimer writes the result right after claiming; give it a moment before reading.
+  for (let i = 0; i < 20; i++) {
+    const step = await deps.store.steps.findById(stepDocId).lean<StepDoc>();
+    if (step?.status === 'completed') return (step.result as { eventId?: string } | null)?.eventId === eventId;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
 /**
  * Stores the event first, then completes every waiting step for it. A wait that starts in between finds the
  * stored event itself (context.ts), and both sides complete a step only while it is `waiting`, so each wait
@@ -12,6 +22,7 @@ export async function sendEvent(
   deps: EngineDeps,
   event: { name: string; key: string; payload: unknown },
 ): Promise<{ delivered: number }> {
+  // `delivered` counts the waits that received this event, whichever side completed them.
   const now = deps.clock.now();
   const eventId = `evt_${randomUUID()}`;
   await deps.store.events.create({
@@ -33,6 +44,8 @@ export async function sendEvent(
       );
       delivered++;
       await deps.queues.enqueuePass(step.runId, `event-${step.stepId}`);
+    } else if (await tookThisEvent(deps, step._id, eventId)) {
+      delivered++; // the waiting pass found the stored event first and took it itself
     }
   }
   deps.logger.info({ event: event.name, delivered }, 'event sent');

@@ -40,7 +40,16 @@ export interface RunView {
     usage: Usage;
     error: { message: string; code: string } | null;
   }[];
-  checkpoints: { id: string; name: string; status: CheckpointDoc['status']; decision: Decision | null }[];
+  checkpoints: {
+    id: string;
+    name: string;
+    status: CheckpointDoc['status'];
+    decision: Decision | null;
+    /** Partial approvals toward a quorum. */
+    approvals: CheckpointDoc['approvals'];
+    /** Refused attempts, escalations and channel errors (e.g. Slack `invalid_blocks`), oldest first. */
+    audit: CheckpointDoc['audit'];
+  }[];
   usage: { inputTokens: number; outputTokens: number; cachedTokens: number; costUsd: number };
   createdAt: Date;
   updatedAt: Date;

@@ -31,3 +31,16 @@ export async function findFreePort(start: number, host = LOCALHOST): Promise<num
   }
   throw new Error(`no free port between ${start} and ${start + 99}`);
 }
+
+/** A port the OS considers free right now (for tests and benches that start servers side by side). */
+export function ephemeralPort(host = LOCALHOST): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -136,6 +136,8 @@ export interface CheckpointDoc {
   editableSchema: Record<string, unknown>;
   values: Record<string, unknown>;
   approvers: Approvers;
+  /** True when the workflow named nobody: APPROVER_EMAILS and members of SLACK_APPROVALS_CHANNEL decide. */
+  defaultApprovers?: boolean;
   /** Approvals needed: 1 for `any`, every named approver for `all`, or a count. */
   quorum: { mode: 'any' | 'all' | 'count'; required: number };
   /** Approvals so far that did not reach the quorum yet. */
@@ -309,6 +311,7 @@ function defineModels(conn: Connection) {
         editableSchema: mixed,
         values: mixed,
         approvers: mixed,
+        defaultApprovers: Boolean,
         quorum: mixed,
         approvals: mixed,
         originalValues: mixed,

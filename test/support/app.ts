@@ -1,11 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import { type App, createApp } from '../../src/app.js';
 import { parseEnv } from '../../src/config.js';
 import type { EngineSettings } from '../../src/engine/deps.js';
 import type { RunView } from '../../src/engine/types.js';
 import type { RunningWorkers } from '../../src/engine/workers.js';
 import { signWebhook } from '../../src/http/signature.js';
+import { ephemeralPort } from '../../src/services/net.js';
 import { redisUrl, testMongoUri, uniquePrefix } from './env.js';
 import { type SmtpCapture, startSmtpCapture } from './smtp-capture.js';
 
@@ -34,24 +33,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * The real app (store, queues, engine, HTTP, offline model, mailer) on its own database and queue prefix, with
  * an SMTP capture server as the mail relay.
  */
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const smtp = options.smtp ?? (await startSmtpCapture());
-  const port = await freePort();
+  const port = await ephemeralPort();
   const env: Record<string, string> = {
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { inject } from 'vitest';
+import { withDatabase } from '../../src/services/mongo-uri.js';
 
 /**
  * Where tests find the local services (brought up once by global-setup.ts) and how they stay out of each other's
@@ -31,18 +32,4 @@ export function testMongoUri(label = 'db'): string {
 /** A BullMQ `prefix` unique per call, so queues of parallel test files never share keys. */
 export function uniquePrefix(label = 'q'): string {
   return `cs-test-${inject('runToken')}-${label.replace(/[^A-Za-z0-9]/g, '')}-${letters(6)}`;
-}
-
-/**
- * Replaces the database in a MongoDB URI. With credentials and no authSource, the driver would authenticate
- * against the new database, so the original one is kept as authSource.
- */
-function withDatabase(uri: string, db: string): string {
-  const m = /^(mongodb(?:\+srv)?:\/\/)([^/?]+)(?:\/([^?]*))?(?:\?(.*))?$/.exec(uri);
-  if (!m) throw new Error('MONGODB_URI is not a mongodb:// URI');
-  const [, scheme, hosts = '', original = '', query = ''] = m;
-  const params = new URLSearchParams(query);
-  if (hosts.includes('@') && !params.has('authSource')) params.set('authSource', original || 'admin');
-  const q = params.toString();
-  return `${scheme}${hosts}/${db}${q ? `?${q}` : ''}`;
 }

@@ -1,8 +1,12 @@
 import { randomInt } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import type { TestProject } from 'vitest/node';
 import { servicesOptionsFromEnv } from '../../src/services/command.js';
+import { type Dovecot, startDovecot } from '../../src/services/dovecot.js';
 import { type ServiceUrls, servicesUp } from '../../src/services/up.js';
 
 declare module 'vitest' {
@@ -11,6 +15,8 @@ declare module 'vitest' {
     redisUrl: string;
     /** Lower-case letters naming this run; every test database and BullMQ prefix starts with it. */
     runToken: string;
+    /** Dovecot for the email tests (test/support/dovecot.ts); port 0 with the reason when it could not start. */
+    dovecot: { port: number; usersFile: string; configFile: string; error: string };
   }
 }
 
@@ -36,12 +42,30 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.MONGODB_URI = urls.mongodbUri;
   process.env.REDIS_URL = urls.redisUrl;
   process.env.COUNTERSIGN_TEST_RUN = runToken;
+  const dovecot = await startTestDovecot();
+  project.provide('dovecot', dovecot.info);
 
   return async () => {
+    await dovecot.server?.stop();
     if (process.env.COUNTERSIGN_KEEP_TEST_DATA) return;
     await dropRunData(urls, runToken);
   };
 }
+
+/** One Dovecot per test run in a fresh folder; email tests add their own users to it. */
+async function startTestDovecot(): Promise<{ server?: Dovecot; info: ProvidedDovecot }> {
+  try {
+    const server = await startDovecot({ dir: mkdtempSync(join(tmpdir(), 'countersign-dovecot-')), env: process.env });
+    return {
+      server,
+      info: { port: server.port, usersFile: server.usersFile, configFile: server.configFile, error: '' },
+    };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    return { info: { port: 0, usersFile: '', configFile: '', error } };
+  }
+}
+type ProvidedDovecot = { port: number; usersFile: string; configFile: string; error: string };
 
 const newRunToken = (): string => Array.from({ length: 8 }, () => String.fromCharCode(97 + randomInt(26))).join('');
 

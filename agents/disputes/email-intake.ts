@@ -1,0 +1,175 @@
+import {
+  EMAIL_REPLY_EVENT,
+  type FollowUp,
+  followUpSchema,
+  type InboundEmail,
+  inboundEmailSchema,
+} from '../../src/channels/email/inbound.js';
+import type { EmailStore } from '../../src/channels/email/store.js';
+import type { ThreadMail } from '../../src/channels/email/thread-mail.js';
+import type { Engine } from '../../src/engine/types.js';
+import { defineWorkflow } from '../../src/engine/workflow.js';
+import { noAnswerText, questionText, receiptText } from '../../templates/email/customer.js';
+import {
+  completeDispute,
+  EMPTY_INTAKE_FIELDS,
+  type IntakeAgent,
+  type IntakeFields,
+  mergeIntakeFields,
+  questionFor,
+} from './intake-agent.js';
+import { CARD_DISPUTE } from './workflow.js';
+
+const EMAIL_INTAKE = 'email-intake';
+/** Questions before we stop asking; each needs an answer from the customer, so this also bounds our writes. */
+const MAX_QUESTIONS = 3;
+const ANSWER_WAIT_MS = 7 * 24 * 3_600_000;
+
+export interface EmailIntakeDeps {
+  intakeAgent: IntakeAgent;
+  threadMail: ThreadMail;
+  email: EmailStore;
+  /** Read lazily: the engine is built after the workflows it runs. */
+  engine(): Engine;
+}
+
+export interface EmailIntakeOutput {
+  status: 'started' | 'incomplete' | 'no-answer';
+  disputeRunId: string | null;
+  missing: string[];
+}
+
+/**
+ * A dispute that arrives by email: acknowledge it in the thread, let the intake agent read it, ask the customer
+ * in the same thread for what is missing (waiting durably for their answer), then start `card-dispute` once.
+ */
+export function createEmailIntakeWorkflow(deps: EmailIntakeDeps) {
+  return defineWorkflow<InboundEmail, EmailIntakeOutput>({
+    name: EMAIL_INTAKE,
+    input: inboundEmailSchema,
+    async run(ctx, mail) {
+      const name = mail.from.name;
+      await ctx.step('send-receipt', ({ idempotencyKey }) =>
+        deps.threadMail.send(mail.threadKey, mail.thread, { text: receiptText(name) }, idempotencyKey, 'email-receipt'),
+      );
+      let known: IntakeFields = EMPTY_INTAKE_FIELDS;
+      let text = mail.text;
+      let attachments = mail.attachments;
+      let ref = mail.thread;
+      let lastSeq = 1;
+      for (let round = 0; ; round++) {
+        const result = await ctx.agent(
+          deps.intakeAgent,
+          {
+            source: 'email',
+            text,
+            subject: mail.subject,
+            sender: { email: mail.from.address, name: name || null },
+            known,
+            attachments: attachments.flatMap((a) => (a.text ? [{ filename: a.filename, text: a.text }] : [])),
+          },
+          { id: `intake-${round}` },
+        );
+        known = mergeIntakeFields(known, result.fields);
+        const done = completeDispute(known, { attachments: attachments.slice(0, 20) });
+        if (done.ok) {
+          const disputeRunId = await ctx.step('start-dispute', async () => {
+            const input = {
+              ...done.input,
+              thread: ref,
+              origin: { channel: 'email', from: mail.from.address, authentication: mail.authentication },
+            };
+            const started = await deps.engine().startRun({
+              workflow: CARD_DISPUTE,
+              input,
+              idempotencyKey: `email-intake:${ctx.runId}`,
+              source: { channel: 'email', key: mail.thread.messageId },
+            });
+            // From now on the customer's messages in this thread attach to the case instead of waking intake.
+            await deps.email.threads.updateOne(
+              { _id: mail.threadKey },
+              { $set: { stage: 'case', caseRunId: started.runId, updatedAt: new Date() } },
+            );
+            return started.runId;
+          });
+          return { status: 'started', disputeRunId, missing: [] };
+        }
+        if (round >= MAX_QUESTIONS) {
+          await ctx.step('close-incomplete', () => closeThread(deps.email, mail.threadKey));
+          return { status: 'incomplete', disputeRunId: null, missing: done.missing };
+        }
+        const question = result.question?.trim() || questionFor(done.missing, 'email') || '';
+        await ctx.step(`ask-${round}`, ({ idempotencyKey }) =>
+          deps.threadMail.send(
+            mail.threadKey,
+            ref,
+            { text: questionText(name, question) },
+            idempotencyKey,
+            'email-question',
+          ),
+        );
+        const answered = await ctx.waitForEvent(`answer-${round}`, {
+          name: EMAIL_REPLY_EVENT,
+          key: mail.threadKey,
+          timeoutMs: ANSWER_WAIT_MS,
+        });
+        if (answered === null) {
+          await ctx.step('send-no-answer', ({ idempotencyKey }) =>
+            deps.threadMail.send(mail.threadKey, ref, { text: noAnswerText(name) }, idempotencyKey, 'email-no-answer'),
+          );
+          await ctx.step('close-no-answer', () => closeThread(deps.email, mail.threadKey));
+          return { status: 'no-answer', disputeRunId: null, missing: done.missing };
+        }
+        // The event only says "something arrived": the thread's stored messages are the truth, in order.
+        const replies = await ctx.step(`read-answer-${round}`, () =>
+          followUpsSince(deps.email, mail.threadKey, lastSeq),
+        );
+        if (replies.length > 0) {
+          lastSeq = Math.max(...replies.map((r) => r.seq));
+          text = replies.map((r) => r.text).join('\n\n');
+          attachments = [...attachments, ...replies.flatMap((r) => r.attachments)].slice(0, 20);
+          const latest = replies.at(-1);
+          if (latest) ref = latest.thread;
+        } else {
+          text = '';
+        }
+      }
+    },
+  });
+}
+
+async function closeThread(email: EmailStore, threadKey: string): Promise<null> {
+  await email.threads.updateOne({ _id: threadKey }, { $set: { stage: 'closed', updatedAt: new Date() } });
+  return null;
+}
+
+/** The customer's messages in the thread after `seq`, as zod-checked follow-ups. */
+async function followUpsSince(
+  email: EmailStore,
+  threadKey: string,
+  seq: number,
+): Promise<(FollowUp & { seq: number })[]> {
+  const docs = await email.messages
+    .find({ threadKey, status: 'done', kind: 'follow-up', seq: { $gt: seq } })
+    .sort({ seq: 1 })
+    .lean();
+  const thread = await email.threads.findById(threadKey).lean();
+  return docs.map((d) => ({
+    seq: d.seq,
+    ...followUpSchema.parse({
+      messageKey: d._id,
+      text: d.text ?? '',
+      attachments: d.attachments
+        .filter((a) => !a.inline)
+        .map(({ inline: _inline, ...a }) => a)
+        .slice(0, 20),
+      thread: {
+        messageId: d.messageId,
+        // Everything known in the thread, oldest first: enough for any client to place our reply.
+        references: (thread?.messageIds ?? []).filter((id) => id !== d.messageId).slice(0, 50),
+        subject: d.subject,
+        to: d.from,
+      },
+    }),
+  }));
+}

@@ -1,0 +1,81 @@
+import type { BenchApp } from './harness.js';
+import { pool, waitForCount } from './harness.js';
+import { counter } from './progress.js';
+import type { PhaseResult } from './report-types.js';
+import { fmt, histogram, percentile } from './stats.js';
+
+export interface ThroughputResult extends PhaseResult {
+  runsPerSecond: number;
+  runIds: string[];
+  latenciesMs: number[];
+}
+
+/** Pending checkpoints in the bench database: the cheapest signal that a run reached its checkpoint. */
+export const pendingCount = (b: BenchApp) => () => b.app.store.checkpoints.countDocuments({ status: 'pending' }).exec();
+export const failedCount = (b: BenchApp) => () => b.app.store.runs.countDocuments({ status: 'failed' }).exec();
+
+/**
+ * Phase 1: N signed webhooks with a bounded number in flight, timed until every run waits at its checkpoint.
+ * Per-run latency is run.createdAt (webhook accepted) → checkpoint.createdAt, both stored by the app.
+ */
+export async function measureThroughput(b: BenchApp, runs: number, inFlight: number): Promise<ThroughputResult> {
+  const before = await pendingCount(b)();
+  const posted = counter('webhooks accepted', runs);
+  const started = Date.now();
+  const runIds = await pool(
+    Array.from({ length: runs }, (_, i) => i),
+    inFlight,
+    (i) => b.webhook(i),
+    (n) => posted.update(n),
+  );
+  const postedMs = Date.now() - started;
+  posted.end(`${runs} in ${fmt(postedMs / 1000)} s (${fmt(runs / (postedMs / 1000))}/s accepted)`);
+  const waiting = counter('runs at a pending checkpoint', runs);
+  const finished = await waitForCount({
+    count: async () => (await pendingCount(b)()) - before,
+    target: runs,
+    timeoutMs: Math.max(180_000, runs * 5_000),
+    failed: failedCount(b),
+    onProgress: (n) => waiting.update(n),
+  });
+  const wallSeconds = (finished - started) / 1000;
+  const runsPerSecond = runs / wallSeconds;
+  waiting.end(`all ${runs} in ${fmt(wallSeconds)} s → ${fmt(runsPerSecond)} runs/s`);
+
+  const [runDocs, cps, modelCalls] = await Promise.all([
+    b.app.store.runs.find({ _id: { $in: runIds } }, { createdAt: 1 }).lean(),
+    b.app.store.checkpoints.find({ runId: { $in: runIds } }, { runId: 1, createdAt: 1 }).lean(),
+    b.app.store.modelCalls.countDocuments({ runId: { $in: runIds } }).exec(),
+  ]);
+  const accepted = new Map(runDocs.map((r) => [r._id, r.createdAt.getTime()]));
+  const latencies = cps.flatMap((c) => {
+    const t0 = accepted.get(c.runId);
+    return t0 === undefined ? [] : [c.createdAt.getTime() - t0];
+  });
+  return {
+    runsPerSecond,
+    runIds,
+    latenciesMs: latencies,
+    rows: [
+      {
+        metric: 'End-to-end runs per second (webhook → pending checkpoint)',
+        value: fmt(runsPerSecond),
+        unit: 'runs/s',
+        notes: `${runs} runs, ${inFlight} webhooks in flight, offline model at 0 ms; first POST → last checkpoint, ${fmt(wallSeconds)} s`,
+      },
+      {
+        metric: 'Webhook → checkpoint latency p50',
+        value: fmt(percentile(latencies, 50)),
+        unit: 'ms',
+        notes: 'run.createdAt → checkpoint.createdAt (stored); includes queueing behind the other runs',
+      },
+      {
+        metric: 'Webhook → checkpoint latency p99',
+        value: fmt(percentile(latencies, 99)),
+        unit: 'ms',
+        notes: `3 specialists in parallel, then the manager; ${fmt(modelCalls / runs)} model calls per run`,
+      },
+    ],
+    charts: [histogram('Webhook → pending checkpoint latency (phase 1)', latencies, 'ms')],
+  };
+}

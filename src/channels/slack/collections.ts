@@ -1,0 +1,112 @@
+import { type Connection, type Model, Schema } from 'mongoose';
+
+/**
+ * Slack's own collections, beside the engine's: where each card was posted (so every copy can be updated in
+ * place), which Events API deliveries were seen (retries carry the same event_id), what a mention conversation
+ * has gathered so far, and which Slack errors a checkpoint met.
+ */
+
+export interface SlackMessageDoc {
+  _id: string; // `${checkpointId}:${channel}`
+  checkpointId: string;
+  channel: string;
+  /** Empty while the post is in flight; a retried job then knows a post may have been made. */
+  ts: string;
+  kind: 'channel' | 'dm';
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SlackEventDoc {
+  _id: string; // Events API event_id, or `msg:${channel}:${ts}` for a message seen through two event types
+  type: string;
+  at: Date;
+}
+
+export interface SlackIntakeDoc {
+  _id: string; // `${channel}:${threadTs}`
+  channel: string;
+  threadTs: string;
+  user: string;
+  fields: Record<string, unknown>;
+  runId?: string;
+  updatedAt: Date;
+}
+
+export interface SlackErrorDoc {
+  checkpointId?: string;
+  runId?: string;
+  method: string;
+  channel?: string;
+  error: string;
+  at: Date;
+}
+
+const opts = { versionKey: false, minimize: false, strict: true } as const;
+
+export function slackCollections(conn: Connection) {
+  const messages =
+    conn.models.SlackMessage ??
+    conn.model<SlackMessageDoc>(
+      'SlackMessage',
+      new Schema<SlackMessageDoc>(
+        {
+          _id: String,
+          checkpointId: { type: String, index: true },
+          channel: String,
+          ts: String,
+          kind: String,
+          createdAt: Date,
+          updatedAt: Date,
+        },
+        { ...opts, collection: 'slack_messages' },
+      ),
+    );
+  const events =
+    conn.models.SlackEvent ??
+    conn.model<SlackEventDoc>(
+      'SlackEvent',
+      new Schema<SlackEventDoc>({ _id: String, type: String, at: Date }, { ...opts, collection: 'slack_events' }),
+    );
+  const intakes =
+    conn.models.SlackIntake ??
+    conn.model<SlackIntakeDoc>(
+      'SlackIntake',
+      new Schema<SlackIntakeDoc>(
+        {
+          _id: String,
+          channel: String,
+          threadTs: String,
+          user: String,
+          fields: Schema.Types.Mixed,
+          runId: String,
+          updatedAt: Date,
+        },
+        { ...opts, collection: 'slack_intakes' },
+      ),
+    );
+  const errors =
+    conn.models.SlackError ??
+    conn.model<SlackErrorDoc>(
+      'SlackError',
+      new Schema<SlackErrorDoc>(
+        {
+          checkpointId: { type: String, index: true },
+          runId: String,
+          method: String,
+          channel: String,
+          error: String,
+          at: Date,
+        },
+        { ...opts, collection: 'slack_errors' },
+      ),
+    );
+  return {
+    messages: messages as Model<SlackMessageDoc>,
+    events: events as Model<SlackEventDoc>,
+    intakes: intakes as Model<SlackIntakeDoc>,
+    errors: errors as Model<SlackErrorDoc>,
+  };
+}
+
+export type SlackCollections = ReturnType<typeof slackCollections>;

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import type { Engine } from '../engine/types.js';
+import type { CheckpointDoc, Store } from '../store/models.js';
+
+/**
+ * What a manager's digest says, computed from the checkpoints, the dispute outcomes and the model-call journal.
+ * Aggregates are computed here in JavaScript: FerretDB 1.x lacks most `$group` accumulators, and a digest reads at
+ * most a few thousand documents.
+ */
+export interface DigestData {
+  from: Date;
+  to: Date;
+  pending: { id: string; title: string; workflow: string; ageMs: number; overdue: boolean; link: string }[];
+  slaBreaches: number;
+  decisions: { approved: number; edited: number; rejected: number; timedOut: number };
+  /** Outcomes recorded in the period, and how many no person had to decide. */
+  resolved: { total: number; withoutPerson: number };
+  /** Human decisions on a clear AI proposal (accept or reject) and how many kept it. */
+  agreement: { compared: number; agreed: number };
+  usage: { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
+}
+
+export interface DigestDeps {
+  engine: Pick<Engine, 'listCheckpoints'>;
+  store: Pick<Store, 'modelCalls' | 'connection'>;
+  /** A link that opens the checkpoint for this recipient (signed, bound to them). */
+  linkFor(checkpoint: CheckpointDoc, recipient: string): string;
+  /** How long a checkpoint may wait before it counts as an SLA breach (unless it has its own timeout). */
+  slaMs?: number;
+}
+
+const outcomeSchema = z.object({
+  proposed: z.string(),
+  final: z.string(),
+  decidedBy: z.string(),
+  recordedAt: z.coerce.date(),
+});
+
+export function isEmpty(d: DigestData): boolean {
+  const decided = d.decisions.approved + d.decisions.edited + d.decisions.rejected + d.decisions.timedOut;
+  return d.pending.length === 0 && decided === 0 && d.resolved.total === 0 && d.usage.calls === 0;
+}
+
+export async function computeDigest(deps: DigestDeps, recipient: string, from: Date, to: Date): Promise<DigestData> {
+  const slaMs = deps.slaMs ?? 24 * 3_600_000;
+  const pendingDocs = await deps.engine.listCheckpoints({ status: 'pending', limit: 500 });
+  const pending = pendingDocs
+    .map((cp) => {
+      const ageMs = to.getTime() - new Date(cp.createdAt).getTime();
+      const timeoutAt = cp.timers?.timeoutAt ? new Date(cp.timers.timeoutAt).getTime() : null;
+      const overdue = timeoutAt !== null ? timeoutAt <= to.getTime() : ageMs > slaMs;
+      return { id: cp._id, title: cp.title, workflow: cp.workflow, ageMs, overdue, link: deps.linkFor(cp, recipient) };
+    })
+    .sort((a, b) => b.ageMs - a.ageMs);
+
+  const decidedDocs = await deps.engine.listCheckpoints({ decidedSince: from, limit: 1_000 });
+  const decisions = { approved: 0, edited: 0, rejected: 0, timedOut: 0 };
+  for (const cp of decidedDocs) {
+    const d = cp.decision;
+    if (!d || new Date(d.decidedAt) > to) continue;
+    if (d.channel === 'timeout') decisions.timedOut++;
+    else if (d.decision === 'reject') decisions.rejected++;
+    else if (d.diff.length > 0) decisions.edited++;
+    else decisions.approved++;
+  }
+
+  const raw = await deps.store.connection
+    .collection('dispute_outcomes')
+    .find({ recordedAt: { $gte: from, $lte: to } })
+    .limit(5_000)
+    .toArray();
+  const outcomes = raw.flatMap((o) => {
+    const p = outcomeSchema.safeParse(o);
+    return p.success ? [p.data] : [];
+  });
+  const withoutPerson = outcomes.filter((o) => o.decidedBy === 'policy').length;
+  const compared = outcomes.filter(
+    (o) => o.decidedBy !== 'policy' && (o.proposed === 'accept' || o.proposed === 'reject'),
+  );
+  const agreed = compared.filter((o) => o.final === o.proposed).length;
+
+  const calls = await deps.store.modelCalls
+    .find({ at: { $gte: from, $lte: to } }, { inputTokens: 1, outputTokens: 1, costUsd: 1 })
+    .limit(100_000)
+    .lean();
+  const usage = { calls: calls.length, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  for (const c of calls) {
+    usage.inputTokens += c.inputTokens ?? 0;
+    usage.outputTokens += c.outputTokens ?? 0;
+    usage.costUsd += c.costUsd ?? 0;
+  }
+
+  return {
+    from,
+    to,
+    pending,
+    slaBreaches: pending.filter((p) => p.overdue).length,
+    decisions,
+    resolved: { total: outcomes.length, withoutPerson },
+    agreement: { compared: compared.length, agreed },
+    usage,
+  };
+}

@@ -1,0 +1,128 @@
+import { existsSync, statSync } from 'node:fs';
+import nodemailer from 'nodemailer';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
+import { createMailer } from '../src/channels/mailer.js';
+import { computeDigest } from '../src/digest/compute.js';
+import { type DigestOptions, sendDigest, startDigest } from '../src/digest/scheduler.js';
+import { createFailpoints } from '../src/engine/failpoints.js';
+import { digestEmail } from '../templates/email/digest.js';
+import { hasPendingCheckpoint, isFinished, startTestApp, type TestApp } from './support/app.js';
+import { screenshotHtml } from './support/imap-chromium.js';
+
+let t: TestApp;
+let options: DigestOptions;
+const MANAGER = 'manager@example.com';
+const silent = pino({ level: 'silent' });
+
+beforeAll(async () => {
+  // `assisted`: the clear duplicate is refunded by the policy, the rest waits for a person.
+  t = await startTestApp({ label: 'digest', env: { AUTONOMY: 'assisted' } });
+  const transport = nodemailer.createTransport(t.smtp.url);
+  const mailer = createMailer({
+    transport,
+    from: 'Countersign <digest@northwind.test>',
+    store: t.app.store,
+    failpoints: createFailpoints(new Set(), silent),
+    logger: silent,
+  });
+  options = {
+    connection: t.app.deps.queues.connection,
+    prefix: t.env.COUNTERSIGN_QUEUE_PREFIX ?? 'x',
+    mailer,
+    logger: silent,
+    recipients: [MANAGER, 'berlin@example.com'],
+    cron: '0 8 * * 1-5',
+    timezones: { 'berlin@example.com': 'Europe/Berlin' },
+    sendEmpty: false,
+    dashboardUrl: `${t.baseUrl}/`,
+    engine: t.app.engine,
+    store: t.app.store,
+    linkFor: (cp, r) => `${t.baseUrl}/approvals/test-${cp._id}-${r}`,
+  };
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+async function dispute(
+  input: unknown,
+  until = (r: Parameters<typeof hasPendingCheckpoint>[0]) => hasPendingCheckpoint(r) || isFinished(r),
+) {
+  const res = await t.webhook('card-dispute', input);
+  const { runId } = (await res.json()) as { runId: string };
+  return t.waitForRun(runId, until);
+}
+
+describe('manager digest', () => {
+  it('sends nothing when nothing happened', async () => {
+    expect(await sendDigest(options, MANAGER, 'empty-check')).toBe('empty');
+    expect(t.smtp.messages.filter((m) => m.to.includes(MANAGER))).toEqual([]);
+  });
+
+  it('summarises what waits, what was decided, agreement and cost, matching the data', async () => {
+    const waiting = await dispute({ ...SAMPLE_DISPUTES.needsReview, customerEmail: 'wait@example.com' });
+    const edited = await dispute(SAMPLE_DISPUTES.needsReview);
+    const rejectCase = await dispute(SAMPLE_DISPUTES.injection);
+    await dispute(SAMPLE_DISPUTES.clearAccept, isFinished); // resolved by the policy
+    const cpOf = (r: typeof waiting) => r.checkpoints[0]?.id ?? '';
+    await t.api(`/api/checkpoints/${cpOf(edited)}/decision`, {
+      body: {
+        decision: 'approve',
+        edits: { outcome: 'reject', reply: 'We looked again and the charge stands, sorry.' },
+        actor: 'lead@example.com',
+      },
+    });
+    await t.api(`/api/checkpoints/${cpOf(rejectCase)}/decision`, {
+      body: { decision: 'reject', actor: 'lead@example.com' },
+    });
+    await t.waitForRun(edited.id, isFinished);
+    await t.waitForRun(rejectCase.id, isFinished);
+
+    const now = new Date();
+    const data = await computeDigest(options, MANAGER, new Date(now.getTime() - 3_600_000), now);
+    expect(data.pending.map((p) => p.id)).toEqual([cpOf(waiting)]);
+    expect(data.decisions).toEqual({ approved: 0, edited: 1, rejected: 1, timedOut: 0 });
+    expect(data.resolved).toEqual({ total: 3, withoutPerson: 1 });
+    // The edited case was proposed `accept`… unless the AI said review; only clear proposals count.
+    const outcomes = await t.app.store.connection.collection('dispute_outcomes').find({}).toArray();
+    const compared = outcomes.filter(
+      (o) => o.decidedBy !== 'policy' && ['accept', 'reject'].includes(String(o.proposed)),
+    );
+    expect(data.agreement).toEqual({
+      compared: compared.length,
+      agreed: compared.filter((o) => o.final === o.proposed).length,
+    });
+    const calls = await t.app.store.modelCalls.find({}).lean();
+    expect(data.usage.calls).toBe(calls.length);
+    expect(data.usage.inputTokens).toBe(calls.reduce((s, c) => s + c.inputTokens, 0));
+
+    expect(await sendDigest(options, MANAGER, 'slot-1')).toBe('sent');
+    const mail = await t.smtp.waitFor((m) => m.to.includes(MANAGER));
+    expect(mail.subject).toBe('Countersign digest: 1 waiting, 2 decided');
+    expect(mail.text).toContain('Resolved without a person: 1 of 3 (33%)');
+    expect(mail.text).toMatch(/Approved with edits\s+#+\s+1/);
+    expect(mail.html).toContain(`/approvals/test-${cpOf(waiting)}-${MANAGER}`);
+    expect(mail.html).not.toMatch(/<script/i);
+    expect(mail.headers['auto-submitted']).toBe('auto-generated');
+
+    const png = await screenshotHtml(
+      digestEmail(data, { timeZone: 'Europe/Berlin', dashboardUrl: t.baseUrl }).html,
+      'digest.png',
+    );
+    expect(existsSync(png) && statSync(png).size > 5_000).toBe(true);
+  });
+
+  it('schedules one digest per recipient on DIGEST_CRON in their time zone', async () => {
+    const digest = await startDigest(options);
+    try {
+      const schedulers = await digest.queue.getJobSchedulers();
+      const byId = Object.fromEntries(schedulers.map((s) => [s.key, s]));
+      expect(byId[`digest:${MANAGER}`]).toMatchObject({ pattern: '0 8 * * 1-5', tz: 'UTC' });
+      expect(byId['digest:berlin@example.com']).toMatchObject({ pattern: '0 8 * * 1-5', tz: 'Europe/Berlin' });
+    } finally {
+      await digest.close();
+    }
+  });
+});

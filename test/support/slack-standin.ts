@@ -1,0 +1,255 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { blockProblems, viewProblems } from './slack-blocks.js';
+
+/**
+ * A local Slack Web API: the methods Countersign calls, answering like Slack (HTTP 200 with `ok: false` and an
+ * error code; 429 with Retry-After), recording every call, and refusing Block Kit that breaks Slack's limits with
+ * `invalid_blocks` / `msg_too_long`. Tests point SLACK_API_URL at `url`.
+ */
+
+type Args = Record<string, unknown>;
+interface StandinCall {
+  method: string;
+  args: Args;
+  at: number;
+}
+export interface StandinMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: unknown[];
+  threadTs?: string;
+  updates: number;
+}
+export interface StandinUser {
+  id: string;
+  email?: string;
+  name?: string;
+}
+interface Failure {
+  method: string;
+  error?: string;
+  retryAfter?: number;
+  times: number;
+  when?: (args: Args) => boolean;
+}
+
+export const BOT_TOKEN = 'xoxb-test-0000-countersign';
+export const BOT_USER = 'UBOTCOUNTER';
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+async function readArgs(req: IncomingMessage): Promise<Args> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  if ((req.headers['content-type'] ?? '').includes('application/json')) return raw ? (JSON.parse(raw) as Args) : {};
+  const args: Args = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    // WebClient sends objects (blocks, view) as JSON strings inside the form, as Slack expects.
+    args[k] = /^[[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
+  }
+  return args;
+}
+
+export async function startSlackStandin(opts: { token?: string } = {}) {
+  const token = opts.token ?? BOT_TOKEN;
+  const calls: StandinCall[] = [];
+  const users = new Map<string, StandinUser>();
+  const groups = new Map<string, string[]>();
+  const channels = new Map<string, { members: string[]; botIsMember: boolean }>();
+  const messages = new Map<string, StandinMessage>();
+  const failures: Failure[] = [];
+  let seq = 0;
+  let views = 0;
+  const listeners = new Set<() => void>();
+
+  const nextTs = () => `${1_700_000_000 + ++seq}.${String(seq).padStart(6, '0')}`;
+  const channelOk = (channel: string): string | undefined => {
+    if (channel.startsWith('D') || users.has(channel)) return undefined;
+    const c = channels.get(channel);
+    if (!c) return 'channel_not_found';
+    return c.botIsMember ? undefined : 'not_in_channel';
+  };
+  const dmOf = (user: string) => `D${user}`;
+
+  function handle(method: string, a: Args): { status?: number; headers?: Record<string, string>; body: Args } {
+    const fail = failures.find((f) => f.method === method && (!f.when || f.when(a)));
+    if (fail) {
+      fail.times--;
+      if (fail.times <= 0) failures.splice(failures.indexOf(fail), 1);
+      if (fail.retryAfter !== undefined) {
+        return {
+          status: 429,
+          headers: { 'retry-after': String(fail.retryAfter) },
+          body: { ok: false, error: 'ratelimited' },
+        };
+      }
+      return { body: { ok: false, error: fail.error ?? 'internal_error' } };
+    }
+    const err = (error: string, extra: Args = {}) => ({ body: { ok: false, error, ...extra } });
+    switch (method) {
+      case 'auth.test':
+        return {
+          body: {
+            ok: true,
+            user_id: BOT_USER,
+            bot_id: 'BCOUNTER',
+            team_id: 'T0TEST',
+            team: 'Test',
+            url: 'https://test.slack.com/',
+          },
+        };
+      case 'users.info': {
+        const u = users.get(str(a.user) ?? '');
+        if (!u) return err('user_not_found');
+        return {
+          body: {
+            ok: true,
+            user: {
+              id: u.id,
+              name: u.name ?? u.id,
+              real_name: u.name,
+              profile: { ...(u.email ? { email: u.email } : {}), real_name: u.name },
+            },
+          },
+        };
+      }
+      case 'usergroups.users.list': {
+        const g = groups.get(str(a.usergroup) ?? '');
+        return g ? { body: { ok: true, users: g } } : err('no_such_subteam');
+      }
+      case 'conversations.members': {
+        const c = channels.get(str(a.channel) ?? '');
+        if (!c) return err('channel_not_found');
+        const limit = Number(a.limit ?? 100);
+        const start = Number(str(a.cursor) ?? 0);
+        const page = c.members.slice(start, start + limit);
+        const next = start + limit < c.members.length ? String(start + limit) : '';
+        return { body: { ok: true, members: page, response_metadata: { next_cursor: next } } };
+      }
+      case 'conversations.open': {
+        const user = (str(a.users) ?? '').split(',')[0] ?? '';
+        return users.has(user) ? { body: { ok: true, channel: { id: dmOf(user) } } } : err('user_not_found');
+      }
+      case 'chat.postMessage':
+      case 'chat.update': {
+        let channel = str(a.channel) ?? '';
+        if (users.has(channel)) channel = dmOf(channel);
+        const bad = channelOk(channel);
+        if (bad) return err(bad);
+        const text = str(a.text) ?? '';
+        if (text.length > 40_000) return err('msg_too_long');
+        if (a.blocks !== undefined) {
+          const problems = blockProblems(a.blocks, 'message');
+          if (problems.length) return err('invalid_blocks', { response_metadata: { messages: problems } });
+        } else if (!text) return err('no_text');
+        if (method === 'chat.update') {
+          const m = messages.get(`${channel}:${str(a.ts)}`);
+          if (!m) return err('message_not_found');
+          Object.assign(m, { text, blocks: (a.blocks as unknown[]) ?? [], updates: m.updates + 1 });
+          return { body: { ok: true, channel, ts: m.ts, text } };
+        }
+        const ts = nextTs();
+        const threadTs = str(a.thread_ts);
+        messages.set(`${channel}:${ts}`, {
+          channel,
+          ts,
+          text,
+          blocks: (a.blocks as unknown[]) ?? [],
+          updates: 0,
+          ...(threadTs ? { threadTs } : {}),
+        });
+        return { body: { ok: true, channel, ts, message: { ts, text } } };
+      }
+      case 'chat.postEphemeral': {
+        const bad = channelOk(str(a.channel) ?? '');
+        return bad ? err(bad) : { body: { ok: true, message_ts: nextTs() } };
+      }
+      case 'chat.getPermalink':
+        return {
+          body: {
+            ok: true,
+            permalink: `https://test.slack.com/archives/${str(a.channel)}/p${(str(a.message_ts) ?? '').replace('.', '')}`,
+          },
+        };
+      case 'views.open':
+      case 'views.update':
+      case 'views.push':
+      case 'views.publish': {
+        if (method === 'views.open' && !str(a.trigger_id)) return err('invalid_trigger_id');
+        const problems = viewProblems(a.view);
+        if (problems.length) return err('invalid_arguments', { response_metadata: { messages: problems } });
+        const id = str(a.view_id) ?? `V${++views}`;
+        return { body: { ok: true, view: { id, hash: `h${Date.now()}`, ...(a.view as Args) } } };
+      }
+      default:
+        return err('unknown_method');
+    }
+  }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
+      const args = await readArgs(req);
+      const auth = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
+      delete args.token;
+      calls.push({ method, args, at: Date.now() });
+      const out = auth === `Bearer ${token}` ? handle(method, args) : { body: { ok: false, error: 'invalid_auth' } };
+      res.writeHead(out.status ?? 200, { 'content-type': 'application/json', ...(out.headers ?? {}) });
+      res.end(JSON.stringify(out.body));
+      for (const l of listeners) l();
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+
+  const standin = {
+    url: `http://127.0.0.1:${port}/api/`,
+    calls,
+    messages,
+    callsTo: (method: string) => calls.filter((c) => c.method === method),
+    addUser(u: StandinUser) {
+      users.set(u.id, u);
+    },
+    addChannel(id: string, members: string[], botIsMember = true) {
+      channels.set(id, { members, botIsMember });
+    },
+    addGroup(id: string, members: string[]) {
+      groups.set(id, members);
+    },
+    /** The next `times` calls of `method` (matching `when`) answer `ok: false` with `error`. */
+    failNext(method: string, error: string, o: { times?: number; when?: (args: Args) => boolean } = {}) {
+      failures.push({ method, error, times: o.times ?? 1, ...(o.when ? { when: o.when } : {}) });
+    },
+    /** The next `times` calls of `method` answer HTTP 429 with Retry-After: `seconds`. */
+    rateLimitNext(method: string, seconds: number, times = 1) {
+      failures.push({ method, retryAfter: seconds, times });
+    },
+    messagesIn: (channel: string) => [...messages.values()].filter((m) => m.channel === channel),
+    dmOf,
+    /** Resolves once `pred` holds over the recorded calls and messages; no sleeps in tests. */
+    async waitFor<T>(pred: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const v = pred();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error('slack stand-in: condition not met in time');
+        await new Promise<void>((r) => {
+          const done = () => {
+            listeners.delete(done);
+            clearTimeout(t);
+            r();
+          };
+          const t = setTimeout(done, 50);
+          listeners.add(done);
+        });
+      }
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+  return standin;
+}
+
+export type SlackStandin = Awaited<ReturnType<typeof startSlackStandin>>;
