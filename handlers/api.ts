@@ -37,7 +37,7 @@ const linkBody = z.strictObject({
 });
 
 /** The public shape of a checkpoint: the document without storage fields. */
-export function checkpointView(c: CheckpointDoc) {
+function checkpointView(c: CheckpointDoc) {
   return {
     id: c._id,
     runId: c.runId,

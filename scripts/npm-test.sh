@@ -26,4 +26,5 @@ phase 'setup: dependencies, build, local services' sh "$ROOT/scripts/ensure.sh"
 phase 'lint: biome check' npx biome check .
 phase 'types: tsc -p tsconfig.test.json' npx tsc -p tsconfig.test.json --noEmit
 phase 'cycles: madge --circular' npx madge --circular --extensions ts --ts-config tsconfig.json main.ts src handlers agents templates
+phase 'dead code: knip' npx knip --no-progress
 phase 'tests: vitest run' npx vitest run

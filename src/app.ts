@@ -126,7 +126,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         },
       },
     }),
-    email.workflow as never,
+    email.workflow,
   );
 
   const deps: EngineDeps = {

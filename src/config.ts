@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Autonomy levels in increasing order of what the AI may do without a person. */
-export const AUTONOMY_LEVELS = ['manual', 'shadow', 'assisted', 'autonomous'] as const;
+const AUTONOMY_LEVELS = ['manual', 'shadow', 'assisted', 'autonomous'] as const;
 export type Autonomy = (typeof AUTONOMY_LEVELS)[number];
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);

@@ -18,7 +18,7 @@ function verb(decision: Decision['decision']): string {
 }
 
 /** "Approved by ana@example.com via Slack on 2025-01-02 10:00 UTC." */
-export function decisionSentence(d: Decision): string {
+function decisionSentence(d: Decision): string {
   return `${verb(d.decision)} by ${d.actor} via ${CHANNEL_NAMES[d.channel] ?? d.channel} on ${formatWhen(new Date(d.decidedAt))}.`;
 }
 

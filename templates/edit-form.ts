@@ -25,7 +25,7 @@ export interface FieldIssue {
 }
 
 /** Prefix keeps field names apart from the form's own `decision` and `comment`. */
-export const FIELD_PREFIX = 'edit.';
+const FIELD_PREFIX = 'edit.';
 
 const propertySchema = z
   .object({

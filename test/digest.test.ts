@@ -9,7 +9,7 @@ import { type DigestOptions, sendDigest, startDigest } from '../src/digest/sched
 import { createFailpoints } from '../src/engine/failpoints.js';
 import { digestEmail } from '../templates/email/digest.js';
 import { hasPendingCheckpoint, isFinished, startTestApp, type TestApp } from './support/app.js';
-import { screenshotHtml } from './support/imap-chromium.js';
+import { screenshotHtml } from './support/chromium.js';
 
 let t: TestApp;
 let options: DigestOptions;

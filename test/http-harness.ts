@@ -18,7 +18,7 @@ export const APP_SECRET = 'test-app-secret-0123456789abcdefghijklmnop';
 export const API_TOKEN = 'test-api-token-0123456789';
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123';
 
-export const disputeInput = z.object({
+const disputeInput = z.object({
   customerEmail: z.email(),
   chargeId: z.string().min(1),
   amount: z.number().positive(),
@@ -27,7 +27,7 @@ export const disputeInput = z.object({
   description: z.string(),
 });
 
-export const disputeEditable = z.object({
+const disputeEditable = z.object({
   outcome: z.enum(['accept', 'reject']),
   reply: z.string().min(1, { message: 'The reply cannot be empty.' }).max(5000),
 });

@@ -95,7 +95,9 @@ describe('a frozen v1 run waiting at its checkpoint', () => {
       ['dispute-manager', 'agent', 'completed'],
       ['review', 'checkpoint', 'waiting'],
     ]);
-    expect(run?.checkpoints).toEqual([{ id: checkpointId, name: 'review', status: 'pending', decision: null }]);
+    expect(run?.checkpoints).toEqual([
+      { id: checkpointId, name: 'review', status: 'pending', decision: null, approvals: [], audit: [] },
+    ]);
   });
 
   it('adds up the usage of its steps', async () => {

@@ -17,7 +17,7 @@ export const evidenceInputSchema = disputeInputSchema.pick({
   currency: true,
   reason: true,
 });
-export const evidenceOutputSchema = z.object({
+const evidenceOutputSchema = z.object({
   chargeFound: z.boolean(),
   amountMatches: z.boolean().describe('The charge has the disputed amount and currency'),
   merchantDescriptor: z.string().nullable().describe('What the customer saw on the card statement'),
@@ -36,7 +36,7 @@ export const riskInputSchema = disputeInputSchema.pick({
   amount: true,
   currency: true,
 });
-export const riskOutputSchema = z.object({
+const riskOutputSchema = z.object({
   riskScore: z.int().min(0).max(100).describe('0 = no sign of abuse, 100 = almost certainly abusive'),
   signals: z.array(z.string()).describe('Each signal that moved the score, in plain words'),
   priorDisputes: z.int().min(0),
@@ -57,7 +57,7 @@ const INTENTS = [
   'other',
 ] as const;
 export const languageInputSchema = disputeInputSchema.pick({ customerName: true, reason: true, description: true });
-export const languageOutputSchema = z.object({
+const languageOutputSchema = z.object({
   tone: z.enum(TONES),
   intent: z.enum(INTENTS).describe('What the customer actually claims, whatever reason they picked'),
   mentionsChargeback: z.boolean().describe('The customer mentions going to their bank or a chargeback'),
@@ -75,7 +75,7 @@ export const managerInputSchema = z.object({
   language: languageOutputSchema,
 });
 export type ManagerInput = z.infer<typeof managerInputSchema>;
-export const managerOutputSchema = z.object({
+const managerOutputSchema = z.object({
   outcome: z.enum(['accept', 'reject', 'review']).describe('accept = refund the customer; reject = the charge stands'),
   leaning: z
     .enum(['accept', 'reject'])

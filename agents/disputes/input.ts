@@ -69,7 +69,7 @@ const amountSchema = z
   )
   .transform((n) => Math.round(n * 100) / 100);
 
-export const attachmentSchema = z.object({
+const attachmentSchema = z.object({
   filename: z.string().min(1).max(255),
   contentType: z.string().min(1).max(255),
   sha256: z.string().regex(/^[a-f0-9]{64}$/i, 'a hex SHA-256 digest'),
@@ -79,7 +79,7 @@ export const attachmentSchema = z.object({
 });
 
 const authValue = z.string().max(20).nullable();
-export const originSchema = z.object({
+const originSchema = z.object({
   channel: z.enum(['email', 'slack', 'web']),
   from: z.string().max(320),
   authentication: z

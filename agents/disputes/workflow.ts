@@ -12,7 +12,7 @@ import { replyEmail } from './reply.js';
 export const CARD_DISPUTE = 'card-dispute';
 
 /** What a person may change before the reply goes out (CONTRACT.md: `outcome` and `reply`). */
-export const reviewEditable = z.object({
+const reviewEditable = z.object({
   outcome: z.enum(['accept', 'reject']),
   reply: z.string().trim().min(20, 'the reply must be at least 20 characters').max(5_000),
 });

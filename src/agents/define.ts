@@ -64,7 +64,7 @@ export interface Agent<I = unknown, O = unknown> {
   readonly limits: AgentLimits;
 }
 
-export const DEFAULT_LIMITS: AgentLimits = { maxTurns: 8, maxOutputTokens: 2_000, timeoutMs: 60_000 };
+const DEFAULT_LIMITS: AgentLimits = { maxTurns: 8, maxOutputTokens: 2_000, timeoutMs: 60_000 };
 
 /**
  * An agent: instructions, typed input and output, the read-only tools it may call.

@@ -22,7 +22,7 @@ const PRICES: Readonly<Record<string, Price>> = {
 };
 
 /** The local rule-based model: free, and named so in what people see. */
-export const OFFLINE_MODEL = 'offline';
+const OFFLINE_MODEL = 'offline';
 
 // A dated snapshot (gpt-4.1-mini-2025-04-14) costs what its alias costs. Only a date suffix matches, so that
 // `o3-mini` or `gpt-4o-audio-preview` are reported as unpriced rather than billed at the wrong model's price.

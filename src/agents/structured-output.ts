@@ -27,7 +27,7 @@ const isObject = (v: unknown): v is JsonSchema => typeof v === 'object' && v !==
  * property listed in `required`. zod's JSON Schema is rewritten to that shape, or rejected with the property named,
  * so a schema that cannot be strict fails on first use instead of producing unvalidated output in production.
  */
-export function toStrictJsonSchema(schema: z.ZodType, what: string): JsonSchema {
+function toStrictJsonSchema(schema: z.ZodType, what: string): JsonSchema {
   let json: JsonSchema;
   try {
     // `input`: the model writes what the schema parses, so transforms and defaults are seen from the parsing side.

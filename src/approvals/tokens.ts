@@ -9,7 +9,7 @@ import { z } from 'zod';
  * Format: `base64url(JSON payload).base64url(HMAC-SHA256(key, payload segment))`, where `key` is derived from
  * APP_SECRET for this one purpose, so nothing else signed with APP_SECRET can pass for an approval token.
  */
-export const APPROVAL_TOKEN_VERSION = 1;
+const APPROVAL_TOKEN_VERSION = 1;
 export const DEFAULT_APPROVAL_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** Generous for the payload we sign; anything longer is not ours and is refused before any crypto. */
 const MAX_TOKEN_LENGTH = 2048;

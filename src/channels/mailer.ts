@@ -22,7 +22,7 @@ export interface Mailer {
   send(mail: OutboundMail, effectKey: string, kind?: string): Promise<{ messageId: string; skipped: boolean }>;
 }
 
-export function messageIdFor(effectKey: string, domain: string): string {
+function messageIdFor(effectKey: string, domain: string): string {
   return `<${createHash('sha256').update(effectKey).digest('hex').slice(0, 32)}@${domain}>`;
 }
 

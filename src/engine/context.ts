@@ -24,7 +24,7 @@ const IDLE = Symbol('idle');
 type Wait = typeof BUSY | typeof IDLE;
 
 /** Thrown into the workflow when a step has failed for good; uncaught, it fails the run. */
-export class StepFailedError extends Error {
+class StepFailedError extends Error {
   constructor(
     readonly stepId: string,
     message: string,

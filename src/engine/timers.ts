@@ -9,7 +9,7 @@ export type TimerEvent =
   | { kind: 'timed-out'; action: string };
 
 /** The next moment a checkpoint's reminders or timeout need attention, if any. */
-export function nextDue(cp: CheckpointDoc): Date | null {
+function nextDue(cp: CheckpointDoc): Date | null {
   if (cp.status !== 'pending' || !cp.timers) return null;
   const { nextReminderAt, remindersSent, remindMax, timeoutAt, timeoutFired } = cp.timers;
   const due = [

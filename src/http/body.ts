@@ -2,7 +2,7 @@ import express, { type RequestHandler } from 'express';
 import { HttpProblem } from './errors.js';
 
 /** Limits per kind of body; a route opts into the one it needs, nothing is parsed globally. */
-export const LIMITS = { webhook: '1mb', json: '100kb', form: '64kb' } as const;
+const LIMITS = { webhook: '1mb', json: '100kb', form: '64kb' } as const;
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 

@@ -56,7 +56,7 @@ function bodyParserProblem(err: unknown): HttpProblem | undefined {
 }
 
 /** The one place where errors become HTTP statuses. Anything unrecognised is a 500 with no details. */
-export function responseOf(err: unknown, requestId: string): ErrorResponse {
+function responseOf(err: unknown, requestId: string): ErrorResponse {
   const problem = err instanceof HttpProblem ? err : bodyParserProblem(err);
   if (problem) {
     return {

@@ -23,16 +23,19 @@ async function ensureChromium(): Promise<string> {
   return CHROMIUM;
 }
 
-/** Renders an email's HTML the way a webmail pane would (no JavaScript) and saves a PNG under test-artifacts/. */
-export async function screenshotHtml(html: string, file: string): Promise<string> {
+/**
+ * Debian's Chromium headless with a fresh profile, with the flags this machine's closed network needs (without
+ * them Chromium keeps trying to reach Google's hosts). `close()` also removes the profile.
+ */
+export async function launchChromium(opts: { width: number; height: number; javaScriptEnabled: boolean }) {
   const executablePath = await ensureChromium();
   const profile = mkdtempSync(join(tmpdir(), 'countersign-chromium-'));
-  // A fresh profile each time; playwright takes it as userDataDir rather than a --user-data-dir flag.
+  // playwright takes the profile as userDataDir rather than a --user-data-dir flag.
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    viewport: { width: 680, height: 900 },
-    javaScriptEnabled: false,
+    viewport: { width: opts.width, height: opts.height },
+    javaScriptEnabled: opts.javaScriptEnabled,
     args: [
       '--headless',
       '--no-sandbox',
@@ -44,16 +47,32 @@ export async function screenshotHtml(html: string, file: string): Promise<string
       '--disable-sync',
     ],
   });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Where screenshots go: test-artifacts/ (git-ignored), kept after the run for people to look at. */
+export function artifactPath(file: string): string {
+  const dir = join(import.meta.dirname, '..', '..', 'test-artifacts');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, file);
+}
+
+/** Renders an email's HTML the way a webmail pane would (no JavaScript) and saves a PNG under test-artifacts/. */
+export async function screenshotHtml(html: string, file: string): Promise<string> {
+  const browser = await launchChromium({ width: 680, height: 900, javaScriptEnabled: false });
   try {
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     await page.setContent(html, { waitUntil: 'load' });
-    const dir = join(import.meta.dirname, '..', '..', 'test-artifacts');
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, file);
+    const path = artifactPath(file);
     await page.screenshot({ path, fullPage: true });
     return path;
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browser.close();
   }
 }
