@@ -34,7 +34,7 @@ export async function scheduleTimer(deps: EngineDeps, cp: CheckpointDoc): Promis
 export async function runTimers(deps: EngineDeps, checkpointId: string): Promise<TimerEvent[]> {
   const events: TimerEvent[] = [];
   const cp = await deps.store.checkpoints.findById(checkpointId).lean<CheckpointDoc>();
-  if (!cp || cp.status !== 'pending' || !cp.timers) return events;
+  if (cp?.status !== 'pending' || !cp.timers) return events;
   const now = deps.clock.now();
   const t = cp.timers;
 

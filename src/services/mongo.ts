@@ -3,7 +3,7 @@ import { ferretdbBinary, GO_HINT, startFerretdb } from './ferretdb.js';
 import { startMongod } from './mongod.js';
 import { findFreePort, isPortOpen } from './net.js';
 import { DEFAULT_PORTS, type ServicesOptions } from './options.js';
-import { localMongoUri, pingMongo } from './probes.js';
+import { localMongoUri, mongoWritable, pingMongo } from './probes.js';
 import { isOurProcess, waitUntil, which } from './process.js';
 import { redactUrl, ServicesError } from './report.js';
 import type { Chosen } from './state.js';
@@ -53,7 +53,9 @@ export async function ensureMongo(opts: ServicesOptions, previous: Chosen | unde
   }
   if (onFerretPort === 'other') {
     ferretPort = await findFreePort(ferretdbPort + 1);
-    report.warn(`ferretdb: 127.0.0.1:${ferretdbPort} is taken by something that is not MongoDB; using ${ferretPort}`);
+    report.warn(
+      `ferretdb: 127.0.0.1:${ferretdbPort} is taken by something that is not a working MongoDB-wire server; using ${ferretPort}`,
+    );
   }
   const binary = await ferretdbBinary(opts);
   if (binary) return startFerretdb(opts, binary, ferretPort);
@@ -82,7 +84,7 @@ async function reusePrevious(opts: ServicesOptions, previous: Chosen | undefined
   if (previous?.source !== 'started' || !previous.pid || !previous.port) return undefined;
   if (!isOurProcess(previous.pid, previous.program)) return undefined;
   const uri = localMongoUri(previous.port);
-  if (!(await pingMongo(uri)).ok) return undefined;
+  if (!(await mongoWritable(uri)).ok) return undefined;
   const name = previous.program === 'ferretdb' ? 'ferretdb' : 'mongo';
   opts.report.ok(
     `${name}: answering on 127.0.0.1:${previous.port} (started earlier by services up, pid ${previous.pid})`,
@@ -90,9 +92,10 @@ async function reusePrevious(opts: ServicesOptions, previous: Chosen | undefined
   return { ...previous, url: uri };
 }
 
+/** `other`: something that is not a usable MongoDB-wire server (not MongoDB, or one that cannot write). */
 async function probePort(port: number): Promise<'none' | 'mongo' | 'other'> {
   if (!(await isPortOpen(port))) return 'none';
-  return (await pingMongo(localMongoUri(port))).ok ? 'mongo' : 'other';
+  return (await mongoWritable(localMongoUri(port))).ok ? 'mongo' : 'other';
 }
 
 const existing = (port: number, why: string): Chosen => ({

@@ -83,5 +83,27 @@ export async function pingMongo(uri: string, timeoutMs = 2_000): Promise<Probe> 
   }
 }
 
+/**
+ * A ping is not enough to reuse a server: a FerretDB whose data folder was deleted under it still answers `ping`
+ * but cannot create a database. This writes to a throwaway database and drops it.
+ */
+export async function mongoWritable(uri: string, timeoutMs = 5_000): Promise<Probe> {
+  const client = new mongoose.mongo.MongoClient(uri, {
+    serverSelectionTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+  });
+  const db = `csprobe${Array.from({ length: 8 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')}`;
+  try {
+    await client.connect();
+    await client.db(db).collection('probe').insertOne({ at: new Date() });
+    await client.db(db).dropDatabase();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: describeError(err) };
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
 export const localMongoUri = (port: number, db = 'countersign') => `mongodb://127.0.0.1:${port}/${db}`;
 export const localRedisUrl = (port: number) => `redis://127.0.0.1:${port}`;
