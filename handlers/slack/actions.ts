@@ -1,3 +1,4 @@
+import { appendAudit } from '../../src/store/audit.js';
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { SlackHandlerDeps } from '../../src/channels/slack/deps.js';
@@ -70,10 +71,7 @@ export function registerActions(app: App, d: SlackHandlerDeps) {
       d.people.resolve(user).then((p) => d.engine.mayDecide(cp, p.actor, p.aliases)),
     );
     if (allowed === false) {
-      await d.store.checkpoints.updateOne(
-        { _id: cp._id },
-        { $push: { audit: { at: d.now(), actor: user, channel: 'slack', outcome: 'not_authorized', detail: 'edit' } } },
-      );
+      await appendAudit(d.store, cp, { at: d.now(), actor: user, channel: 'slack', outcome: 'not_authorized', detail: 'edit' });
       return answer(d, user, click.channel, refusalNotice(cp.title));
     }
     const view = editModal(cp, { checkpointId: cp._id, ...(click.channel ? { channel: click.channel } : {}) });

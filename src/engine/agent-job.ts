@@ -40,24 +40,13 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
     const result = await deps.runner.run(agent, step.input, { runId, stepId, ...(signal ? { signal } : {}) });
     const finishedAt = deps.clock.now();
     // A step ends once: a second worker that ran it after a stall finds the claim taken and only wakes the run.
-    const first = await claim(deps.store, `step-end:${_id}`, undefined, finishedAt);
-    if (first) {
+    // The run's usage is summed from its steps when read: writing it on the run document here would race the
+    // pass that holds the run (FerretDB rewrites whole documents).
+    if (await claim(deps.store, `step-end:${_id}`, undefined, finishedAt)) {
       await deps.store.steps.updateOne(
         { _id },
         {
           $set: { status: 'completed', result: result.output, usage: result.usage, finishedAt, updatedAt: finishedAt },
-        },
-      );
-      const u = result.usage;
-      await deps.store.runs.updateOne(
-        { _id: runId },
-        {
-          $inc: {
-            'usage.inputTokens': u.inputTokens,
-            'usage.outputTokens': u.outputTokens,
-            'usage.cachedTokens': u.cachedTokens,
-            'usage.costUsd': u.costUsd,
-          },
         },
       );
     }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { AlreadyDecided, InvalidInput, issuesOf, NotAuthorized, NotFound } from '../errors.js';
 import { createIdentities } from '../identity.js';
-import { claim } from '../store/claims.js';
+import { appendAudit } from '../store/audit.js';
 import type { Approval, CheckpointDoc, Decision } from '../store/models.js';
+import { writeCheckpoint } from './checkpoint-write.js';
 import { mayDecide } from './checkpoints.js';
 import type { EngineDeps } from './deps.js';
 import type { DecisionRequest } from './types.js';
@@ -52,41 +53,23 @@ async function audit(deps: EngineDeps, cp: CheckpointDoc, req: DecisionRequest, 
     outcome,
     ...(detail ? { detail } : {}),
   };
-  await deps.store.checkpoints.updateOne({ _id: cp._id }, { $push: { audit: entry } });
+  await appendAudit(deps.store, cp, entry);
   deps.metrics.decisionsRefused.inc({ channel: req.channel, reason: outcome });
   deps.logger.info({ checkpointId: cp._id, channel: req.channel, outcome }, 'decision refused');
 }
 
 /**
- * A claim whose writer died before its update leaves the checkpoint a version behind; the next writer applies the
- * claimed update (a plain `$set`, so applying it twice changes nothing) after a grace period.
- */
-async function rollForward(deps: EngineDeps, cp: CheckpointDoc, version: number) {
-  const stuck = await deps.store.claims.findById(`checkpoint:${cp._id}:v${version}`).lean();
-  if (!stuck?.intent || deps.clock.now().getTime() - new Date(stuck.at).getTime() < 2_000) {
-    await new Promise((r) => setTimeout(r, 20));
-    return;
-  }
-  const current = await deps.store.checkpoints.findById(cp._id).lean<CheckpointDoc>();
-  if (current && current.version < version) {
-    await deps.store.checkpoints.updateOne({ _id: cp._id }, { $set: stuck.intent as Record<string, unknown> });
-    deps.logger.warn({ checkpointId: cp._id, version }, 'rolled forward a decision whose writer died');
-  }
-}
-
-/**
- * The one decide path: API calls, approval links, Slack clicks and timeouts all come here. Every write first
- * claims the next version of the checkpoint (a unique insert), so the first valid decision wins everywhere and a
- * partial approval racing another is re-applied to the newer state. Any authorised reject decides at once;
+ * The one decide path: API calls, approval links, Slack clicks and timeouts all come here. The write claims the
+ * checkpoint's next version (writeCheckpoint), so the first valid decision wins everywhere and a partial approval
+ * racing another is re-applied to the newer state. Any authorised reject decides at once;
  * approvals count toward the quorum. Returns the checkpoint: still `pending` after a partial approval.
  */
 export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<CheckpointDoc> {
   const trusted = req.channel === 'api' || req.channel === 'policy' || req.channel === 'timeout';
   let authorised = trusted;
   const identities = await createIdentities(deps.store).expand([req.actor, ...(req.aliases ?? [])]);
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const cp = await deps.store.checkpoints.findById(req.checkpointId).lean<CheckpointDoc>();
-    if (!cp) throw new NotFound(`no checkpoint ${req.checkpointId}`);
+  let final = false;
+  const updated = await writeCheckpoint(deps, req.checkpointId, async (cp) => {
     if (cp.status !== 'pending') {
       await audit(deps, cp, req, 'already_decided');
       throw new AlreadyDecided(cp.status, summaryOf(cp));
@@ -114,10 +97,9 @@ export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<Ch
       ...(req.comment ? { comment: req.comment } : {}),
       diff: diffOf(keys, cp.values, values),
     };
-    const required = cp.quorum?.required ?? 1;
-    const final = req.decision === 'reject' || approvals.length + 1 >= required;
-    const original = cp.originalValues ?? cp.values;
-    const diff = diffOf(keys, original, values);
+    final = req.decision === 'reject' || approvals.length + 1 >= (cp.quorum?.required ?? 1);
+    if (!final) return { values, approvals: [...approvals, approval] };
+    const diff = diffOf(keys, cp.originalValues ?? cp.values, values);
     const decision: Decision = {
       decision: req.decision,
       actor: req.actor,
@@ -127,40 +109,29 @@ export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<Ch
       diff,
       decidedAt: now,
     };
-    const next = cp.version + 1;
-    const set = final
-      ? {
-          status: req.decision === 'approve' ? 'approved' : 'rejected',
-          decision,
-          values,
-          approvals: [...approvals, approval],
-          version: next,
-          updatedAt: now,
-        }
-      : { values, approvals: [...approvals, approval], version: next, updatedAt: now };
-    if (!(await claim(deps.store, `checkpoint:${cp._id}:v${next}`, set, now))) {
-      await rollForward(deps, cp, next);
-      continue; // someone else moved this checkpoint first: read again and re-apply to the newer state
-    }
-    await deps.store.checkpoints.updateOne({ _id: cp._id }, { $set: set });
-    const updated = { ...cp, ...set } as CheckpointDoc;
-    if (!final) {
-      deps.logger.info(
-        { runId: cp.runId, checkpointId: cp._id, approvals: approvals.length + 1, required },
-        'partial approval',
-      );
-      await deps.queues.enqueueNotify(cp._id, 'progress', updated.version);
-      return updated;
-    }
-    deps.metrics.decisions.inc({ channel: req.channel, decision: req.decision });
+    return {
+      status: req.decision === 'approve' ? 'approved' : 'rejected',
+      decision,
+      values,
+      approvals: [...approvals, approval],
+    };
+  });
+  if (!updated) throw new NotFound(`no checkpoint ${req.checkpointId}`);
+  if (!final) {
     deps.logger.info(
-      { runId: cp.runId, checkpointId: cp._id, decision: req.decision, channel: req.channel },
-      'decided',
+      { runId: updated.runId, checkpointId: updated._id, approvals: updated.approvals.length },
+      'partial approval',
     );
-    // If this process dies here, the reconciler finds the decided checkpoint whose step still waits.
-    await deps.queues.enqueuePass(cp.runId, `cp-${cp._id}`);
-    await deps.queues.enqueueNotify(cp._id, 'decided');
+    await deps.queues.enqueueNotify(updated._id, 'progress', updated.version);
     return updated;
   }
-  throw new Error(`checkpoint ${req.checkpointId} kept changing under concurrent decisions; try again`);
+  deps.metrics.decisions.inc({ channel: req.channel, decision: req.decision });
+  deps.logger.info(
+    { runId: updated.runId, checkpointId: updated._id, decision: req.decision, channel: req.channel },
+    'decided',
+  );
+  // If this process dies here, the reconciler finds the decided checkpoint whose step still waits.
+  await deps.queues.enqueuePass(updated.runId, `cp-${updated._id}`);
+  await deps.queues.enqueueNotify(updated._id, 'decided');
+  return updated;
 }

@@ -1,3 +1,5 @@
+import { auditOf } from '../store/audit.js';
+import type { CheckpointDoc } from '../store/models.js';
 import { mayDecide } from './checkpoints.js';
 import { decide } from './decide.js';
 import type { EngineDeps } from './deps.js';
@@ -14,7 +16,10 @@ export function createEngine(deps: EngineDeps): Engine {
     sendEvent: (event) => sendEvent(deps, event),
     getRun: (runId) => getRunView(deps, runId),
     listRuns: (filter) => listRunViews(deps, filter),
-    getCheckpoint: (id) => deps.store.checkpoints.findById(id).lean(),
+    async getCheckpoint(id) {
+      const cp = await deps.store.checkpoints.findById(id).lean<CheckpointDoc>();
+      return cp ? { ...cp, audit: await auditOf(deps.store, cp) } : null;
+    },
     async listCheckpoints(filter) {
       const query: Record<string, unknown> = {};
       if (filter.status) query.status = filter.status;

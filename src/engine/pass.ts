@@ -21,19 +21,36 @@ export async function runPass(deps: EngineDeps, runId: string): Promise<void> {
   const owner = randomUUID();
   const run = await acquire(deps, runId, owner);
   if (!run) return;
-  const heartbeat = setInterval(() => void renew(deps, runId, owner), Math.max(250, deps.settings.leaseMs / 3));
+  // FerretDB rewrites whole documents, so this pass's own writes to the run (heartbeats, the final status) must not
+  // overlap either: they go one after another.
+  let writes: Promise<unknown> = Promise.resolve();
+  const serial = <T>(write: () => Promise<T>): Promise<T> => {
+    const next = writes.then(write);
+    writes = next.catch(() => undefined);
+    return next;
+  };
+  const heartbeat = setInterval(
+    () => void serial(() => renew(deps, runId, owner)),
+    Math.max(250, deps.settings.leaseMs / 3),
+  );
+  let result: Record<string, unknown> | null = null;
   try {
-    if (!TERMINAL.includes(run.status)) await replay(deps, run);
+    if (!TERMINAL.includes(run.status)) result = await replay(deps, run);
   } finally {
     clearInterval(heartbeat);
-    const now = await deps.store.runs.findById(runId).lean<RunDoc>();
-    // Our lease may have expired and another pass taken over: then it is theirs to release.
-    if (now?.lease?.owner === owner) {
+    await serial(async () => {
+      const now = await deps.store.runs.findById(runId).lean<RunDoc>();
+      if (now?.lease?.owner !== owner) {
+        // Our lease expired and another pass took over: the run is theirs to record and release.
+        deps.logger.warn({ runId }, 'a pass outlived its lease; its result is left to the pass that took over');
+        return;
+      }
+      const release = { lease: { owner: null, until: new Date(0), gen: now.lease.gen } };
       await deps.store.runs.updateOne(
         { _id: runId },
-        { $set: { lease: { owner: null, until: new Date(0), gen: now.lease.gen } } },
+        result ? { $set: { ...result, ...release }, $inc: { passes: 1 } } : { $set: release },
       );
-    }
+    });
   }
 }
 
@@ -86,7 +103,8 @@ async function renew(deps: EngineDeps, runId: string, owner: string) {
     .catch(() => {});
 }
 
-async function replay(deps: EngineDeps, run: RunDoc): Promise<void> {
+/** Replays the workflow and returns what to record on the run (written together with the lease's release). */
+async function replay(deps: EngineDeps, run: RunDoc): Promise<Record<string, unknown>> {
   const log = deps.logger.child({ runId: run._id, workflow: run.workflow });
   const workflow = deps.workflows.get(run.workflow);
   const started = process.hrtime.bigint();
@@ -131,23 +149,17 @@ async function replay(deps: EngineDeps, run: RunDoc): Promise<void> {
   deps.metrics.runPasses.observe({ workflow: run.workflow }, seconds);
   const base = { updatedAt: now };
   if (outcome.kind === 'done') {
-    await deps.store.runs.updateOne(
-      { _id: run._id },
-      { $set: { ...base, status: 'completed', output: outcome.output ?? null }, $inc: { passes: 1 } },
-    );
     deps.metrics.runsFinished.inc({ workflow: run.workflow, status: 'completed' });
     log.info('run completed');
-  } else if (outcome.kind === 'failed') {
+    return { ...base, status: 'completed', output: outcome.output ?? null };
+  }
+  if (outcome.kind === 'failed') {
     const error = errorOf(outcome.error, now);
-    await deps.store.runs.updateOne(
-      { _id: run._id },
-      { $set: { ...base, status: 'failed', error }, $inc: { passes: 1 } },
-    );
     deps.metrics.runsFinished.inc({ workflow: run.workflow, status: 'failed' });
     log.warn({ err: error.message }, 'run failed');
-  } else {
-    const status: RunStatus = outcome.busy ? 'running' : 'waiting';
-    await deps.store.runs.updateOne({ _id: run._id }, { $set: { ...base, status }, $inc: { passes: 1 } });
-    log.debug({ status }, 'pass suspended');
+    return { ...base, status: 'failed', error };
   }
+  const status: RunStatus = outcome.busy ? 'running' : 'waiting';
+  log.debug({ status }, 'pass suspended');
+  return { ...base, status };
 }

@@ -1,5 +1,7 @@
+import { appendAudit } from '../store/audit.js';
 import { claim } from '../store/claims.js';
 import type { CheckpointDoc } from '../store/models.js';
+import { writeCheckpoint } from './checkpoint-write.js';
 import { decide } from './decide.js';
 import type { EngineDeps } from './deps.js';
 
@@ -42,9 +44,8 @@ export async function runTimers(deps: EngineDeps, checkpointId: string): Promise
     const n = t.remindersSent + 1;
     const next = n < (t.remindMax ?? 0) && t.remindEveryMs ? new Date(now.getTime() + t.remindEveryMs) : null;
     if (await claim(deps.store, `timer:${cp._id}:reminder-${n}`, undefined, now)) {
-      await deps.store.checkpoints.updateOne(
-        { _id: cp._id },
-        { $set: { 'timers.remindersSent': n, 'timers.nextReminderAt': next } },
+      await writeCheckpoint(deps, cp._id, async (c) =>
+        c.status === 'pending' ? { timers: { ...c.timers, remindersSent: n, nextReminderAt: next } } : null,
       );
       events.push({ kind: 'reminder', n });
     }
@@ -63,36 +64,40 @@ export async function runTimers(deps: EngineDeps, checkpointId: string): Promise
       }).catch((err: Error) =>
         deps.logger.info({ checkpointId: cp._id, err: err.message }, 'timeout found the checkpoint decided'),
       );
-      await deps.store.checkpoints.updateOne({ _id: cp._id }, { $set: { 'timers.timeoutFired': true } });
+      await writeCheckpoint(deps, cp._id, async (c) =>
+        c.timers?.timeoutFired ? null : { timers: { ...c.timers, timeoutFired: true } },
+      );
       events.push({ kind: 'timed-out', action });
     } else {
       const to = t.escalateTo ?? {};
       const first = await claim(deps.store, `timer:${cp._id}:timeout`, undefined, now);
       if (first) {
-        await deps.store.checkpoints.updateOne(
-          { _id: cp._id },
-          {
-            $set: {
-              'timers.timeoutFired': true,
-              ...(action === 'escalate' ? { escalatedAt: now } : {}),
-              updatedAt: now,
-            },
-            $addToSet: {
-              'approvers.emails': { $each: (to.emails ?? []).map((e) => e.toLowerCase()) },
-              'approvers.slackUsers': { $each: to.slackUsers ?? [] },
-              'approvers.slackChannels': { $each: to.slackChannels ?? [] },
-              'approvers.slackGroups': { $each: to.slackGroups ?? [] },
-            },
-            $push: {
-              audit: {
-                at: now,
-                actor: 'timeout',
-                channel: 'timeout',
-                outcome: action === 'escalate' ? 'escalated' : 'still_waiting',
+        const merge = (have: string[] | undefined, add: string[] | undefined) => [
+          ...new Set([...(have ?? []), ...(add ?? [])]),
+        ];
+        await writeCheckpoint(deps, cp._id, async (c) =>
+          c.status !== 'pending'
+            ? null
+            : {
+                timers: { ...c.timers, timeoutFired: true },
+                ...(action === 'escalate' ? { escalatedAt: now } : {}),
+                approvers: {
+                  emails: merge(
+                    c.approvers.emails,
+                    (to.emails ?? []).map((e) => e.toLowerCase()),
+                  ),
+                  slackUsers: merge(c.approvers.slackUsers, to.slackUsers),
+                  slackChannels: merge(c.approvers.slackChannels, to.slackChannels),
+                  slackGroups: merge(c.approvers.slackGroups, to.slackGroups),
+                },
               },
-            },
-          },
         );
+        await appendAudit(deps.store, cp, {
+          at: now,
+          actor: 'timeout',
+          channel: 'timeout',
+          outcome: action === 'escalate' ? 'escalated' : 'still_waiting',
+        });
         events.push(action === 'escalate' ? { kind: 'escalated' } : { kind: 'timed-out', action });
       }
     }

@@ -1,8 +1,8 @@
-import type { CheckpointDoc, RunDoc, RunStatus, StepDoc } from '../store/models.js';
+import type { AuditDoc, CheckpointDoc, RunDoc, RunStatus, StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 import type { RunView } from './types.js';
 
-function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[]): RunView {
+function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit: AuditDoc[]): RunView {
   const visible = steps.filter((s) => s.kind !== 'now' && s.kind !== 'id').sort((a, b) => a.seq - b.seq);
   const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0, costUsd: 0 };
   for (const s of steps) {
@@ -36,7 +36,18 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[]): RunV
       status: c.status,
       decision: c.decision ?? null,
       approvals: c.approvals ?? [],
-      audit: c.audit ?? [],
+      audit: [
+        ...(c.audit ?? []),
+        ...audit
+          .filter((a) => a.checkpointId === c._id)
+          .map((a) => ({
+            at: a.at,
+            actor: a.actor,
+            channel: a.channel,
+            outcome: a.outcome,
+            ...(a.detail ? { detail: a.detail } : {}),
+          })),
+      ],
     })),
     usage,
     createdAt: run.createdAt,
@@ -47,11 +58,12 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[]): RunV
 export async function getRunView(deps: EngineDeps, runId: string): Promise<RunView | null> {
   const run = await deps.store.runs.findById(runId).lean<RunDoc>();
   if (!run) return null;
-  const [steps, checkpoints] = await Promise.all([
+  const [steps, checkpoints, audit] = await Promise.all([
     deps.store.steps.find({ runId }).lean<StepDoc[]>(),
     deps.store.checkpoints.find({ runId }).lean<CheckpointDoc[]>(),
+    deps.store.audit.find({ runId }).sort({ at: 1 }).lean<AuditDoc[]>(),
   ]);
-  return view(run, steps, checkpoints);
+  return view(run, steps, checkpoints, audit);
 }
 
 export async function listRunViews(
@@ -67,15 +79,20 @@ export async function listRunViews(
     .limit(Math.min(filter.limit ?? 50, 200))
     .lean<RunDoc[]>();
   const ids = runs.map((r) => r._id);
-  const [steps, checkpoints] = await Promise.all([
+  const [steps, checkpoints, audit] = await Promise.all([
     deps.store.steps.find({ runId: { $in: ids } }).lean<StepDoc[]>(),
     deps.store.checkpoints.find({ runId: { $in: ids } }).lean<CheckpointDoc[]>(),
+    deps.store.audit
+      .find({ runId: { $in: ids } })
+      .sort({ at: 1 })
+      .lean<AuditDoc[]>(),
   ]);
   return runs.map((r) =>
     view(
       r,
       steps.filter((s) => s.runId === r._id),
       checkpoints.filter((c) => c.runId === r._id),
+      audit.filter((a) => a.runId === r._id),
     ),
   );
 }

@@ -213,6 +213,17 @@ export interface ClaimDoc {
   intent?: unknown;
 }
 
+/** One audit line of a checkpoint: a refused or stale attempt, an escalation, a channel error. */
+export interface AuditDoc {
+  checkpointId: string;
+  runId: string;
+  at: Date;
+  actor: string;
+  channel: string;
+  outcome: string;
+  detail?: string;
+}
+
 /** An event sent to runs (a customer's reply, an external callback); kept so a wait that starts late still sees it. */
 export interface EventDoc {
   _id: string;
@@ -405,6 +416,23 @@ function defineModels(conn: Connection) {
       { ...opts, collection: 'identities' },
     ),
   );
+  // Audit lines live in their own collection: FerretDB rewrites a whole document on update, so a `$push` onto the
+  // checkpoint racing a decision could write the checkpoint back as it was before the decision.
+  const audit = conn.model<AuditDoc>(
+    'Audit',
+    new Schema<AuditDoc>(
+      {
+        checkpointId: { type: String, index: true },
+        runId: { type: String, index: true },
+        at: Date,
+        actor: String,
+        channel: String,
+        outcome: String,
+        detail: String,
+      },
+      { ...opts, collection: 'checkpoint_audit' },
+    ),
+  );
   const claims = conn.model<ClaimDoc>(
     'Claim',
     new Schema<ClaimDoc>({ _id: String, at: Date, intent: mixed }, { ...opts, collection: 'claims' }),
@@ -421,6 +449,7 @@ function defineModels(conn: Connection) {
     events,
     identities,
     claims,
+    audit,
   };
 }
 
@@ -452,6 +481,7 @@ export async function ensureIndexes(store: Store): Promise<void> {
     store.toolCalls,
     store.events,
     store.identities,
+    store.audit,
   ] as never;
   for (const m of all) await m.createIndexes();
 }

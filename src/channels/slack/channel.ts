@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { checkpointCard, minimalCard } from '../../../templates/slack/checkpoint-card.js';
 import { escalationText, reminderText } from '../../../templates/slack/notices.js';
 import type { Identities } from '../../identity.js';
+import { appendAudit } from '../../store/audit.js';
 import type { CheckpointDoc, Store } from '../../store/models.js';
 import type { SlackCollections, SlackMessageDoc } from './collections.js';
 import type { Outbox } from './outbox.js';
@@ -40,10 +41,7 @@ export function createSlackChannel(d: SlackChannelDeps) {
     const at = d.now();
     const detail = `${method}${channel ? ` in ${channel}` : ''}: ${error}`;
     d.logger.warn({ runId: cp.runId, checkpointId: cp._id, method, channel, error }, 'slack refused a message');
-    await d.store.checkpoints.updateOne(
-      { _id: cp._id },
-      { $push: { audit: { at, actor: 'slack', channel: 'slack', outcome: 'slack_error', detail } } },
-    );
+    await appendAudit(d.store, cp, { at, actor: 'slack', channel: 'slack', outcome: 'slack_error', detail });
     await d.db.errors.create({ checkpointId: cp._id, runId: cp.runId, method, channel, error, at });
   }
 
