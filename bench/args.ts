@@ -12,6 +12,8 @@ export interface BenchParams {
   workerConcurrency: number;
   /** Above this ETA for the 10k waiting runs, they are started through engine.startRun instead of HTTP. */
   maxEtaSeconds: number;
+  /** Waiting runs to measure with; those beyond `waiting` are copies of real ones (bench/clone-waiting.ts). */
+  cloneTo: number;
   /** Signed Slack clicks for the acknowledgement latency, sent at 50 per second. */
   slackClicks: number;
   /** Messages appended to a stopped IMAP reader, then drained. */
@@ -24,7 +26,7 @@ export interface BenchParams {
 
 const FULL: BenchParams = {
   runs: 200,
-  waiting: 10_000,
+  waiting: 1_000,
   decisions: 100,
   fanoutRuns: 5,
   fanoutLatencyMs: 1_000,
@@ -32,6 +34,7 @@ const FULL: BenchParams = {
   inFlight: 20,
   workerConcurrency: 8,
   maxEtaSeconds: 1_200,
+  cloneTo: 10_000,
   slackClicks: 500,
   emailBacklog: 1_000,
   emailSamples: 50,
@@ -45,6 +48,7 @@ const QUICK: Partial<BenchParams> = {
   decisions: 20,
   fanoutRuns: 2,
   flows: 300,
+  cloneTo: 1_000,
   slackClicks: 100,
   emailBacklog: 50,
   emailSamples: 10,
@@ -60,13 +64,14 @@ const NUMERIC: Record<string, keyof BenchParams> = {
   '--in-flight': 'inFlight',
   '--worker-concurrency': 'workerConcurrency',
   '--max-eta': 'maxEtaSeconds',
+  '--clone-to': 'cloneTo',
   '--slack-clicks': 'slackClicks',
   '--email-backlog': 'emailBacklog',
   '--email-samples': 'emailSamples',
 };
 
 export const USAGE = `npm run bench -- [--quick] [--runs N] [--waiting N] [--decisions N] [--fanout-runs N]
-  [--fanout-latency MS] [--flows N] [--in-flight N] [--worker-concurrency N] [--max-eta S] [--slack-clicks N]
+  [--fanout-latency MS] [--flows N] [--in-flight N] [--worker-concurrency N] [--max-eta S] [--clone-to N] [--slack-clicks N]
   [--email-backlog N] [--email-samples N] [--out FILE]`;
 
 export function parseArgs(argv: string[]): BenchParams {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
+import { cloneWaitingRuns } from './clone-waiting.js';
 import type { BenchApp } from './harness.js';
 import { pool } from './harness.js';
 import { canForceGc, prefixMemory, processMemory, usedMemory } from './memory.js';
@@ -20,6 +21,23 @@ export interface WaitingOptions {
   redis: Redis;
   /** INFO used_memory before the bench started anything. */
   usedMemoryAtStart: number;
+  /** Total waiting runs to measure with, the ones beyond `target` copied from real ones (clone-waiting.ts). */
+  cloneTo: number;
+}
+
+/** Approves one checkpoint and waits for its run to complete; null if it does not within a minute. */
+async function resumesWhenDecided(b: BenchApp, checkpointId: string): Promise<number | null> {
+  const cp = await b.app.store.checkpoints.findById(checkpointId).lean();
+  if (!cp) return null;
+  const t0 = Date.now();
+  await b.approve(checkpointId);
+  while (Date.now() - t0 < 60_000) {
+    const run = await b.app.store.runs.findById(cp.runId).lean();
+    if (run?.status === 'completed') return Date.now() - t0;
+    if (run?.status === 'failed') return null;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
 }
 
 /** Jobs of every state in the app's queues; while runs only wait for people this should be ~0. */
@@ -86,6 +104,10 @@ export async function measureWaiting(b: BenchApp, o: WaitingOptions): Promise<Ph
   }
   const fillSeconds = (Date.now() - started) / 1000;
   progress.end(`${reached} waiting; ${toStart} added in ${fmt(fillSeconds)} s (${fmt(toStart / fillSeconds)} runs/s)`);
+  const real = reached;
+  const copies = Math.max(0, o.cloneTo - reached);
+  const cloned = copies > 0 ? await cloneWaitingRuns(b, copies) : [];
+  reached += cloned.length;
 
   // Notification jobs (approver emails) finish after the checkpoint exists; let the queues drain first.
   const drainDeadline = Date.now() + 120_000;
@@ -101,14 +123,25 @@ export async function measureWaiting(b: BenchApp, o: WaitingOptions): Promise<Ph
   const redisAfter = await prefixMemory(o.redis, b.app.deps.queues.prefix);
   const usedAfter = await usedMemory(o.redis);
   const added = reached - base;
+  const live = cloned[0] ? await resumesWhenDecided(b, cloned[0]) : undefined;
   const gcNote = canForceGc ? 'after a forced GC' : 'no forced GC available';
   const rows: Row[] = [
     {
       metric: 'Runs waiting at a pending checkpoint',
       value: fmt(reached),
       unit: 'runs',
-      notes: `${added} added via ${path} at ${fmt(toStart / fillSeconds)} runs/s with ≤${window} in progress`,
+      notes: `${real - base} added via ${path} at ${fmt(toStart / fillSeconds)} runs/s with ≤${window} in progress${cloned.length ? `, then ${cloned.length} copies of real waiting runs (see below)` : ''}`,
     },
+    ...(live === undefined
+      ? []
+      : [
+          {
+            metric: 'A copied waiting run, decided, resumes and completes',
+            value: live === null ? 'no' : fmt(live),
+            unit: live === null ? '' : 'ms',
+            notes: 'approve through the API → run completed (reply sent, outcome recorded): copies are live runs',
+          },
+        ]),
     {
       metric: 'BullMQ jobs in the app queues while they wait',
       value: String(jobs),

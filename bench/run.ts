@@ -40,9 +40,9 @@ function observe(params: BenchParams, latenciesMs: readonly number[], leaseMs: n
       `${stalled} of ${latenciesMs.length} phase-1 runs took at least RUN_LEASE_MS (${leaseMs} ms) to reach their checkpoint: a run pass that lost the race for the run's lease re-enqueued itself for the lease's expiry instead of being picked up by the holder, so the run idled until then. Look at the lease/dirty hand-off in src/engine/pass.ts.`,
     );
   }
-  if (params.waiting < 10_000) {
+  if (Math.max(params.waiting, params.cloneTo) < 10_000) {
     out.push(
-      `This run held ${params.waiting} waiting runs, not 10,000 (\`--waiting\`); the per-run figures (RSS and Redis bytes per waiting run, jobs while waiting) are what to extrapolate.`,
+      `This run held ${Math.max(params.waiting, params.cloneTo)} waiting runs, not 10,000; the per-run figures (RSS and Redis bytes per waiting run, jobs while waiting) are what to extrapolate.`,
     );
   }
   return out;
@@ -149,6 +149,7 @@ async function main(): Promise<number> {
       maxEtaSeconds: params.maxEtaSeconds,
       redis,
       usedMemoryAtStart,
+      cloneTo: params.cloneTo,
     });
 
     phase(`phase 6: Slack acknowledgement latency, ${params.slackClicks} signed clicks at 50 per second`);
