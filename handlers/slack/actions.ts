@@ -1,7 +1,7 @@
-import { appendAudit } from '../../src/store/audit.js';
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { SlackHandlerDeps } from '../../src/channels/slack/deps.js';
+import { appendAudit } from '../../src/store/audit.js';
 import { ACTIONS } from '../../templates/slack/checkpoint-card.js';
 import { editModal } from '../../templates/slack/modals.js';
 import { refusalNotice, staleNotice } from '../../templates/slack/notices.js';
@@ -71,7 +71,13 @@ export function registerActions(app: App, d: SlackHandlerDeps) {
       d.people.resolve(user).then((p) => d.engine.mayDecide(cp, p.actor, p.aliases)),
     );
     if (allowed === false) {
-      await appendAudit(d.store, cp, { at: d.now(), actor: user, channel: 'slack', outcome: 'not_authorized', detail: 'edit' });
+      await appendAudit(d.store, cp, {
+        at: d.now(),
+        actor: user,
+        channel: 'slack',
+        outcome: 'not_authorized',
+        detail: 'edit',
+      });
       return answer(d, user, click.channel, refusalNotice(cp.title));
     }
     const view = editModal(cp, { checkpointId: cp._id, ...(click.channel ? { channel: click.channel } : {}) });
