@@ -52,7 +52,7 @@ async function dispute(
 ) {
   const res = await t.webhook('card-dispute', input);
   const { runId } = (await res.json()) as { runId: string };
-  return t.waitForRun(runId, until);
+  return t.waitForRun(runId, until, 120_000);
 }
 
 describe('manager digest', () => {
@@ -61,11 +61,16 @@ describe('manager digest', () => {
     expect(t.smtp.messages.filter((m) => m.to.includes(MANAGER))).toEqual([]);
   });
 
-  it('summarises what waits, what was decided, agreement and cost, matching the data', async () => {
-    const waiting = await dispute({ ...SAMPLE_DISPUTES.needsReview, customerEmail: 'wait@example.com' });
-    const edited = await dispute(SAMPLE_DISPUTES.needsReview);
-    const rejectCase = await dispute(SAMPLE_DISPUTES.injection);
-    await dispute(SAMPLE_DISPUTES.clearAccept, isFinished); // resolved by the policy
+  it('summarises what waits, what was decided, agreement and cost, matching the data', {
+    timeout: 240_000,
+  }, async () => {
+    // Side by side: four runs one after another took over 60 s on a busy 2-core machine.
+    const [waiting, edited, rejectCase] = await Promise.all([
+      dispute({ ...SAMPLE_DISPUTES.needsReview, customerEmail: 'wait@example.com' }),
+      dispute(SAMPLE_DISPUTES.needsReview),
+      dispute(SAMPLE_DISPUTES.injection),
+      dispute(SAMPLE_DISPUTES.clearAccept, isFinished), // resolved by the policy
+    ]);
     const cpOf = (r: typeof waiting) => r.checkpoints[0]?.id ?? '';
     await t.api(`/api/checkpoints/${cpOf(edited)}/decision`, {
       body: {
@@ -77,8 +82,7 @@ describe('manager digest', () => {
     await t.api(`/api/checkpoints/${cpOf(rejectCase)}/decision`, {
       body: { decision: 'reject', actor: 'lead@example.com' },
     });
-    await t.waitForRun(edited.id, isFinished);
-    await t.waitForRun(rejectCase.id, isFinished);
+    await Promise.all([t.waitForRun(edited.id, isFinished, 120_000), t.waitForRun(rejectCase.id, isFinished, 120_000)]);
 
     const now = new Date();
     const data = await computeDigest(options, MANAGER, new Date(now.getTime() - 3_600_000), now);
@@ -112,6 +116,30 @@ describe('manager digest', () => {
       'digest.png',
     );
     expect(existsSync(png) && statSync(png).size > 5_000).toBe(true);
+  });
+
+  it('counts mail that started nothing, by the rule that stopped it', async () => {
+    const messages = t.app.store.connection.collection<{ _id: string; [field: string]: unknown }>('email_messages');
+    const now = new Date();
+    const base = { v: 1, attachments: [], seq: 0, receivedAt: now, updatedAt: now, account: 'a', mailbox: 'INBOX' };
+    await messages.insertMany([
+      { ...base, _id: 'digest-q1', status: 'quarantined', reason: 'sender-rate' },
+      { ...base, _id: 'digest-q2', status: 'quarantined', reason: 'unparseable MIME: bad boundary' },
+      { ...base, _id: 'digest-q3', status: 'quarantined', reason: 'sender-rate' },
+      { ...base, _id: 'digest-i1', status: 'ignored', reason: 'auto-reply: X-Apple-Action: VACATION' },
+      { ...base, _id: 'digest-old', status: 'quarantined', reason: 'limits', updatedAt: new Date(0) },
+    ]);
+    const data = await computeDigest(options, MANAGER, new Date(now.getTime() - 60_000), new Date(now.getTime() + 1));
+    expect(data.mail).toEqual({
+      quarantined: 3,
+      ignored: 1,
+      reasons: [
+        { reason: 'sender-rate', count: 2 },
+        { reason: 'unparseable MIME', count: 1 },
+      ],
+    });
+    const { text } = digestEmail(data, { timeZone: 'UTC', dashboardUrl: t.baseUrl });
+    expect(text).toContain('Mail quarantined for a look: 3 (sender-rate 2, unparseable MIME 1)');
   });
 
   it('schedules one digest per recipient on DIGEST_CRON in their time zone', async () => {

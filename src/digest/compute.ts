@@ -18,6 +18,8 @@ export interface DigestData {
   /** Human decisions on a clear AI proposal (accept or reject) and how many kept it. */
   agreement: { compared: number; agreed: number };
   usage: { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
+  /** Inbound mail in the period that started nothing: quarantined for a person to look at, or automatic mail. */
+  mail: { quarantined: number; ignored: number; reasons: { reason: string; count: number }[] };
 }
 
 export interface DigestDeps {
@@ -38,7 +40,9 @@ const outcomeSchema = z.object({
 
 export function isEmpty(d: DigestData): boolean {
   const decided = d.decisions.approved + d.decisions.edited + d.decisions.rejected + d.decisions.timedOut;
-  return d.pending.length === 0 && decided === 0 && d.resolved.total === 0 && d.usage.calls === 0;
+  return (
+    d.pending.length === 0 && decided === 0 && d.resolved.total === 0 && d.usage.calls === 0 && d.mail.quarantined === 0
+  );
 }
 
 export async function computeDigest(deps: DigestDeps, recipient: string, from: Date, to: Date): Promise<DigestData> {
@@ -90,6 +94,8 @@ export async function computeDigest(deps: DigestDeps, recipient: string, from: D
     usage.costUsd += c.costUsd ?? 0;
   }
 
+  const mail = await unhandledMail(deps.store.connection, from, to);
+
   return {
     from,
     to,
@@ -99,5 +105,36 @@ export async function computeDigest(deps: DigestDeps, recipient: string, from: D
     resolved: { total: outcomes.length, withoutPerson },
     agreement: { compared: compared.length, agreed },
     usage,
+    mail,
   };
+}
+
+const unhandledMailSchema = z.object({ status: z.enum(['quarantined', 'ignored']), reason: z.string().default('') });
+
+/** Counts by the rule that stopped them (`sender-rate`, `auto-reply`…), without the per-message detail after ':'. */
+async function unhandledMail(
+  conn: DigestDeps['store']['connection'],
+  from: Date,
+  to: Date,
+): Promise<DigestData['mail']> {
+  const docs = await conn
+    .collection('email_messages')
+    .find(
+      { status: { $in: ['quarantined', 'ignored'] }, updatedAt: { $gte: from, $lte: to } },
+      { projection: { status: 1, reason: 1 } },
+    )
+    .limit(10_000)
+    .toArray();
+  const out: DigestData['mail'] = { quarantined: 0, ignored: 0, reasons: [] };
+  const byReason = new Map<string, number>();
+  for (const d of docs) {
+    const m = unhandledMailSchema.safeParse(d);
+    if (!m.success) continue;
+    out[m.data.status]++;
+    if (m.data.status !== 'quarantined') continue;
+    const rule = m.data.reason.split(':')[0]?.trim() || 'unknown';
+    byReason.set(rule, (byReason.get(rule) ?? 0) + 1);
+  }
+  out.reasons = [...byReason].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count);
+  return out;
 }

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { apiRoutes } from '../../handlers/api.js';
 import { approvalRoutes } from '../../handlers/approvals.js';
+import { emailReviewRoutes } from '../../handlers/email/review.js';
 import { healthRoutes } from '../../handlers/health.js';
 import { webhookRoutes } from '../../handlers/webhooks.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -23,6 +24,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(observe(deps.metrics, deps.logger));
   app.use(healthRoutes(deps));
   app.use(webhookRoutes(deps));
+  app.use(emailReviewRoutes(deps));
   app.use(apiRoutes(deps));
   app.use(approvalRoutes(deps));
   app.use(dashboardRoutes(deps));

@@ -69,6 +69,14 @@ export function digestEmail(d: DigestData, opts: { timeZone: string; dashboardUr
       value: `${d.agreement.agreed} of ${d.agreement.compared} (${pct(d.agreement.agreed, d.agreement.compared)})`,
     },
     {
+      label: 'Mail quarantined for a look',
+      value: d.mail.quarantined
+        ? `${d.mail.quarantined} (${d.mail.reasons.map((r) => `${r.reason} ${r.count}`).join(', ')})`
+        : '0',
+      tone: d.mail.quarantined ? ('red' as const) : undefined,
+    },
+    { label: 'Automatic mail ignored', value: String(d.mail.ignored) },
+    {
       label: 'Model usage',
       value: `${d.usage.calls} calls, ${d.usage.inputTokens.toLocaleString('en-US')} tokens in, ${d.usage.outputTokens.toLocaleString('en-US')} out, $${d.usage.costUsd.toFixed(4)}`,
     },
