@@ -9,7 +9,8 @@ export default defineConfig({
     pool: 'forks',
     // The CI machines have 2 cores; more workers only make FerretDB (SQLite) and timing-sensitive tests slower.
     maxWorkers: 2,
-    testTimeout: 60_000,
+    // Generous: tests wait on conditions, so a quiet machine never waits this long; a busy 2-core CI may need it.
+    testTimeout: 180_000,
     hookTimeout: 180_000,
   },
 });

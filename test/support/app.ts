@@ -92,7 +92,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
         body: raw,
       });
     },
-    async waitForRun(runId, until, timeoutMs = 30_000) {
+    async waitForRun(runId, until, timeoutMs = 90_000) {
       const deadline = Date.now() + timeoutMs;
       let last: RunView | null = null;
       while (Date.now() < deadline) {

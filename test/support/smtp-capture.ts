@@ -92,7 +92,7 @@ export async function startSmtpCapture(opts: SmtpCaptureOptions = {}): Promise<S
     url: `smtp://127.0.0.1:${port}`,
     port,
     messages,
-    waitFor(pred, timeoutMs = 10_000) {
+    waitFor(pred, timeoutMs = 45_000) {
       const found = messages.find(pred);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
