@@ -26,6 +26,7 @@ export interface EmailIntakeBench {
 }
 
 const quietMailer: Mailer = {
+  messageIdFor: (effectKey) => `<${effectKey.length}@bench.invalid>`,
   async send(_mail, effectKey) {
     return { messageId: `<${effectKey.length}@bench.invalid>`, skipped: false };
   },

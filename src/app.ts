@@ -7,6 +7,7 @@ import { createDisputeAgents } from '../agents/disputes/agents.js';
 import { createDisputeData, seedSampleData } from '../agents/disputes/data.js';
 import { disputeResponders } from '../agents/disputes/offline-rules.js';
 import { createOutcomeLog, type OutcomeLog } from '../agents/disputes/outcomes.js';
+import { createSlackIntakeWorkflow } from '../agents/disputes/slack-intake.js';
 import { createDisputeTools } from '../agents/disputes/tools.js';
 import { createCardDisputeWorkflow } from '../agents/disputes/workflow.js';
 import { createAgentRunner } from './agents/runtime.js';
@@ -127,6 +128,13 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
     }),
     email.workflow,
+    // Mentions in Slack threads; reads the Slack integration lazily (built below, from the engine).
+    createSlackIntakeWorkflow({
+      intakeAgent: email.intakeAgent,
+      engine: () => engine,
+      slack: () => slack?.handlerDeps,
+      failpoints,
+    }),
   );
 
   const deps: EngineDeps = {

@@ -79,6 +79,10 @@ const envSchema = z
     IMAP_MAILBOX: z.preprocess(emptyToUndefined, z.string().default('INBOX')),
     /** The authserv-id our receiving MTA writes into Authentication-Results; no other server's verdict is trusted. */
     IMAP_AUTHSERV_ID: optionalString,
+    /** Automatic messages (receipts, questions, refusals) one address may get per window, across all threads. */
+    EMAIL_AUTO_REPLY_LIMIT: intFrom(4, 1, 100),
+    /** RFC 3834 §2 asks responders not to answer one sender again within days; a day is our floor by default. */
+    EMAIL_AUTO_REPLY_WINDOW_MINUTES: intFrom(1_440, 1, 43_200),
     APPROVER_EMAILS: emailList,
     DIGEST_TO: emailList,
     DIGEST_CRON: optionalString,
@@ -200,6 +204,8 @@ export interface Config {
     intakeChannels: string[];
   };
   imap: { url: string | undefined; mailbox: string; authservId: string | undefined };
+  /** Loop breaker for automatic mail to one address (EMAIL_AUTO_REPLY_LIMIT per EMAIL_AUTO_REPLY_WINDOW_MINUTES). */
+  autoReply: { limit: number; windowMs: number };
   digestCron: string | undefined;
   digest: { timezones: Record<string, string>; sendEmpty: boolean };
 }
@@ -299,6 +305,7 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
         .filter(Boolean),
     },
     imap: { url: env.IMAP_URL, mailbox: env.IMAP_MAILBOX, authservId: env.IMAP_AUTHSERV_ID },
+    autoReply: { limit: env.EMAIL_AUTO_REPLY_LIMIT, windowMs: env.EMAIL_AUTO_REPLY_WINDOW_MINUTES * 60_000 },
     digestCron: env.DIGEST_CRON,
     digest: {
       timezones: Object.fromEntries(

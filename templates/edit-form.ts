@@ -17,6 +17,8 @@ export interface EditableField {
   minimum?: number;
   maximum?: number;
   maxLength?: number;
+  /** The workflow's own words for a value of the wrong type (e.g. not a number), if it wrote some. */
+  typeMessage?: string;
 }
 
 export interface FieldIssue {
@@ -37,6 +39,8 @@ const propertySchema = z
     minimum: z.number().optional(),
     maximum: z.number().optional(),
     anyOf: z.array(z.object({ type: z.string().optional() }).loose()).optional(),
+    /** The workflow's own validation messages by keyword (src/engine/schema-messages.ts). */
+    errorMessage: z.object({ type: z.string().optional() }).loose().optional(),
   })
   .loose();
 const objectSchema = z.object({ properties: z.record(z.string(), z.unknown()).optional() }).loose();
@@ -60,7 +64,12 @@ export function editableFields(schema: Record<string, unknown>): EditableField[]
     const p = propertySchema.safeParse(raw);
     if (!p.success) continue;
     const type = primaryType(p.data);
-    const base = { name, label: p.data.title ?? humanize(name), description: p.data.description };
+    const base = {
+      name,
+      label: p.data.title ?? humanize(name),
+      description: p.data.description,
+      ...(p.data.errorMessage?.type ? { typeMessage: p.data.errorMessage.type } : {}),
+    };
     const options = p.data.enum?.filter((o): o is string => typeof o === 'string');
     if (type === 'string' && options && options.length > 0) fields.push({ ...base, kind: 'select', options });
     else if (type === 'string') {
@@ -159,7 +168,7 @@ export function readEditForm(
       if (text === '' && proposed[f.name] === undefined) continue;
       const n = Number(text);
       if (text === '' || !Number.isFinite(n)) {
-        issues.push({ path: f.name, message: 'Enter a number.' });
+        issues.push({ path: f.name, message: f.typeMessage ?? `${f.label} must be a number` });
         continue;
       }
       values[f.name] = n;

@@ -79,3 +79,28 @@ describe('dispute-intake agent', () => {
     if (!result.ok) expect(result.missing).toContain('customerEmail');
   });
 });
+
+describe('dispute-intake classification (offline model)', () => {
+  it('reads a charge with a reason as a dispute and says which one', async () => {
+    const out = await read({ text: 'I was charged twice: 49,00 € each, charge ch_1002. Please refund one of them.' });
+    expect(out.kind).toBe('dispute');
+    expect(out.summary).toBe('Disputes charge ch_1002, 49.00 EUR, duplicate');
+  });
+
+  it('reads a message without any word about charges as something else', async () => {
+    const out = await read({ subject: 'Password', text: 'How do I reset the password of my login, please?' });
+    expect(out.kind).toBe('other');
+    expect(out.summary).toMatch(/^Not about a card charge: "How do I reset/);
+  });
+
+  it('calls a vague message about billing unclear', async () => {
+    expect((await read({ subject: 'Invoice', text: 'Please look at my invoice.' })).kind).toBe('unclear');
+    expect((await read({ text: '' })).kind).toBe('unclear');
+  });
+
+  it('keeps a conversation that established a dispute one, even for a terse answer', async () => {
+    const first = await read({ text: 'I did not authorize the charge of $199 on my card last week.' });
+    const answer = await read({ text: 'ch_2001', known: first.fields });
+    expect([first.kind, answer.kind]).toEqual(['dispute', 'dispute']);
+  });
+});

@@ -27,7 +27,11 @@ describe('a customer thread by email', () => {
         body: 'I did not authorize the charge of $199 on my card last week. Please refund it.',
       }),
     );
-    const receipt = await t.smtp.waitFor((m) => m.to.includes(CUSTOMER) && /received your dispute/.test(m.text));
+    const receipt = await t.smtp.waitFor(
+      (m) =>
+        m.to.includes(CUSTOMER) &&
+        /understood it as a dispute about a charge of 199.00 USD on your card \(not authorised by you\)/.test(m.text),
+    );
     expect(receipt).toMatchObject({ subject: 'Re: Charge I never made' });
     expect(receipt.headers['in-reply-to']).toBe(FIRST);
     expect(receipt.headers.references).toBe(FIRST);

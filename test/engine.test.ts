@@ -100,6 +100,17 @@ const gate = defineWorkflow({
 
 /** Everything channels were told, in order. */
 const told: string[] = [];
+/** What the channel that fails each first attempt was told, once it succeeded. */
+const flakyTold: string[] = [];
+const flakyTries = new Map<string, number>();
+/** Fails the first time it hears of anything, like an SMTP server that is down for a moment. */
+function refuseFirst(what: string): Promise<void> {
+  const tries = (flakyTries.get(what) ?? 0) + 1;
+  flakyTries.set(what, tries);
+  if (tries === 1) return Promise.reject(new Error(`flaky channel refused ${what}`));
+  flakyTold.push(what);
+  return Promise.resolve();
+}
 let clockOffsetMs = 0;
 
 let store: Store;
@@ -135,6 +146,14 @@ beforeAll(async () => {
     concurrency: 4,
     lockDurationMs: 5_000,
     channels: [
+      // First in the list: its failures must hold back neither the recorder nor its own later events.
+      {
+        name: 'flaky',
+        onCreated: (cp) => refuseFirst(`created:${cp._id}`),
+        onDecided: (cp) => refuseFirst(`decided:${cp._id}:${cp.status}`),
+        onReminder: (cp, n) => refuseFirst(`reminder:${cp._id}:${n}`),
+        onEscalated: (cp) => refuseFirst(`escalated:${cp._id}`),
+      },
       {
         name: 'recorder',
         onCreated: async (cp) => void told.push(`created:${cp._id}`),
@@ -332,6 +351,12 @@ describe('human checkpoints', () => {
     await until(() => told.includes(`escalated:${cpId}`));
     expect(told.filter((t) => t === `escalated:${cpId}`)).toHaveLength(1);
     expect(told.filter((t) => t.startsWith(`reminder:${cpId}`))).toHaveLength(2);
+    // The channel that failed each first attempt got every due event on its retry, each once.
+    await until(() => flakyTold.includes(`escalated:${cpId}`) && flakyTold.includes(`reminder:${cpId}:2`));
+    expect(flakyTold.filter((t) => t.startsWith(`reminder:${cpId}`))).toEqual([
+      `reminder:${cpId}:1`,
+      `reminder:${cpId}:2`,
+    ]);
     const cp = await engine.getCheckpoint(cpId);
     expect(cp?.approvers.emails).toContain('boss@x.io');
     expect(cp?.status).toBe('pending');

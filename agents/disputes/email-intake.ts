@@ -6,15 +6,18 @@ import {
   inboundEmailSchema,
 } from '../../src/channels/email/inbound.js';
 import type { EmailStore } from '../../src/channels/email/store.js';
-import type { ThreadMail } from '../../src/channels/email/thread-mail.js';
+import type { ThreadMail, ThreadSend } from '../../src/channels/email/thread-mail.js';
+import type { ThreadRef } from '../../src/channels/email/threading.js';
 import type { Engine } from '../../src/engine/types.js';
 import { defineWorkflow } from '../../src/engine/workflow.js';
 import { noAnswerText, questionText, receiptText } from '../../templates/email/customer.js';
+import { kindOf, triageCheckpoint, understoodFrom } from './email-triage.js';
 import {
   completeDispute,
   EMPTY_INTAKE_FIELDS,
   type IntakeAgent,
   type IntakeFields,
+  type IntakeKind,
   mergeIntakeFields,
   questionFor,
 } from './intake-agent.js';
@@ -34,14 +37,20 @@ export interface EmailIntakeDeps {
 }
 
 export interface EmailIntakeOutput {
-  status: 'started' | 'incomplete' | 'no-answer';
+  /** `closed`: a person triaged it as not a dispute (or rejected it). */
+  status: 'started' | 'incomplete' | 'no-answer' | 'closed';
   disputeRunId: string | null;
   missing: string[];
+  /** How the intake agent read the first message. */
+  kind?: IntakeKind;
+  /** Automatic messages held back by a loop breaker (also in `email_suppressed`). */
+  suppressed?: { step: string; reason: string; detail: string }[];
 }
 
 /**
- * A dispute that arrives by email: acknowledge it in the thread, let the intake agent read it, ask the customer
- * in the same thread for what is missing (waiting durably for their answer), then start `card-dispute` once.
+ * Mail that arrives at the disputes address: the intake agent reads and classifies it first, then the receipt
+ * says what was understood. A dispute continues: ask the customer in the same thread for what is missing
+ * (waiting durably for their answer), then start `card-dispute` once. Anything else waits for a person's triage.
  */
 export function createEmailIntakeWorkflow(deps: EmailIntakeDeps) {
   return defineWorkflow<InboundEmail, EmailIntakeOutput>({
@@ -49,19 +58,23 @@ export function createEmailIntakeWorkflow(deps: EmailIntakeDeps) {
     input: inboundEmailSchema,
     async run(ctx, mail) {
       const name = mail.from.name;
-      await ctx.step('send-receipt', ({ idempotencyKey }) =>
-        deps.threadMail.send(mail.threadKey, mail.thread, { text: receiptText(name) }, idempotencyKey, 'email-receipt'),
-      );
-      let known: IntakeFields = EMPTY_INTAKE_FIELDS;
-      let text = mail.text;
-      let attachments = mail.attachments;
-      let ref = mail.thread;
-      let lastSeq = 1;
-      for (let round = 0; ; round++) {
-        const result = await ctx.agent(
+      const suppressed: NonNullable<EmailIntakeOutput['suppressed']> = [];
+      const noteHeldBack = (step: string, send: ThreadSend) => {
+        if (!send.sent) suppressed.push({ step, reason: send.reason, detail: send.detail });
+      };
+      // Noted from the step's result, so a replayed pass (which returns the journaled result) notes it too.
+      const send = async (step: string, ref: ThreadRef, text: string, kind: string, automatic = true) => {
+        const sent = await ctx.step(step, ({ idempotencyKey }) =>
+          deps.threadMail.send(mail.threadKey, ref, { text }, idempotencyKey, kind, { automatic, runId: ctx.runId }),
+        );
+        noteHeldBack(step, sent);
+        return sent;
+      };
+      const read = (round: number, text: string, known: IntakeFields, attachments: InboundEmail['attachments']) =>
+        ctx.agent(
           deps.intakeAgent,
           {
-            source: 'email',
+            source: 'email' as const,
             text,
             subject: mail.subject,
             sender: { email: mail.from.address, name: name || null },
@@ -70,6 +83,39 @@ export function createEmailIntakeWorkflow(deps: EmailIntakeDeps) {
           },
           { id: `intake-${round}` },
         );
+
+      const first = await read(0, mail.text, EMPTY_INTAKE_FIELDS, mail.attachments);
+      const kind = kindOf(first);
+      const receipt = await send(
+        'send-receipt',
+        mail.thread,
+        receiptText(name, understoodFrom(kind, mergeIntakeFields(EMPTY_INTAKE_FIELDS, first.fields))),
+        'email-receipt',
+      );
+      const finish = (out: Omit<EmailIntakeOutput, 'kind' | 'suppressed'>): EmailIntakeOutput => ({
+        ...out,
+        kind,
+        suppressed,
+      });
+
+      if (kind !== 'dispute') {
+        const triage = await ctx.checkpoint('triage', triageCheckpoint(mail, first, receipt));
+        if (triage.decision === 'reject' || triage.values.action === 'close') {
+          const reply = triage.decision === 'approve' ? triage.values.reply.trim() : '';
+          // Written by a person: not automatic, so the per-address limit does not apply (the per-thread cap still does).
+          if (reply) await send('send-triage-reply', mail.thread, reply, 'email-triage-reply', false);
+          await ctx.step('close-triaged', () => closeThread(deps.email, mail.threadKey));
+          return finish({ status: 'closed', disputeRunId: null, missing: [] });
+        }
+      }
+
+      let known: IntakeFields = EMPTY_INTAKE_FIELDS;
+      let text = mail.text;
+      let attachments = mail.attachments;
+      let ref = mail.thread;
+      let lastSeq = 1;
+      for (let round = 0; ; round++) {
+        const result = round === 0 ? first : await read(round, text, known, attachments);
         known = mergeIntakeFields(known, result.fields);
         const done = completeDispute(known, { attachments: attachments.slice(0, 20) });
         if (done.ok) {
@@ -92,33 +138,23 @@ export function createEmailIntakeWorkflow(deps: EmailIntakeDeps) {
             );
             return started.runId;
           });
-          return { status: 'started', disputeRunId, missing: [] };
+          return finish({ status: 'started', disputeRunId, missing: [] });
         }
         if (round >= MAX_QUESTIONS) {
           await ctx.step('close-incomplete', () => closeThread(deps.email, mail.threadKey));
-          return { status: 'incomplete', disputeRunId: null, missing: done.missing };
+          return finish({ status: 'incomplete', disputeRunId: null, missing: done.missing });
         }
         const question = result.question?.trim() || questionFor(done.missing, 'email') || '';
-        await ctx.step(`ask-${round}`, ({ idempotencyKey }) =>
-          deps.threadMail.send(
-            mail.threadKey,
-            ref,
-            { text: questionText(name, question) },
-            idempotencyKey,
-            'email-question',
-          ),
-        );
+        await send(`ask-${round}`, ref, questionText(name, question), 'email-question');
         const answered = await ctx.waitForEvent(`answer-${round}`, {
           name: EMAIL_REPLY_EVENT,
           key: mail.threadKey,
           timeoutMs: ANSWER_WAIT_MS,
         });
         if (answered === null) {
-          await ctx.step('send-no-answer', ({ idempotencyKey }) =>
-            deps.threadMail.send(mail.threadKey, ref, { text: noAnswerText(name) }, idempotencyKey, 'email-no-answer'),
-          );
+          await send('send-no-answer', ref, noAnswerText(name), 'email-no-answer');
           await ctx.step('close-no-answer', () => closeThread(deps.email, mail.threadKey));
-          return { status: 'no-answer', disputeRunId: null, missing: done.missing };
+          return finish({ status: 'no-answer', disputeRunId: null, missing: done.missing });
         }
         // The event only says "something arrived": the thread's stored messages are the truth, in order.
         const replies = await ctx.step(`read-answer-${round}`, () =>

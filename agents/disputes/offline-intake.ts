@@ -2,6 +2,8 @@ import type { Reply, RespondRequest } from '../../src/offline-model/index.js';
 import type { DisputeReason } from './input.js';
 import {
   type IntakeFields,
+  type IntakeInput,
+  type IntakeKind,
   type IntakeResult,
   intakeInputSchema,
   mergeIntakeFields,
@@ -94,7 +96,7 @@ function ownWords(text: string): string {
 // A reply that only answers a question ("It is ch_1002") is not a description of the problem.
 const MIN_DESCRIPTION_WORDS = 6;
 
-function extract(text: string, input: ReturnType<typeof intakeInputSchema.parse>): IntakeFields {
+function extract(text: string, input: IntakeInput): IntakeFields {
   const haystack = [input.subject ?? '', text, ...input.attachments.map((a) => a.text)].join('\n');
   const money = findAmount(haystack);
   const own = ownWords(text);
@@ -111,6 +113,42 @@ function extract(text: string, input: ReturnType<typeof intakeInputSchema.parse>
   };
 }
 
+// Words of someone writing about money taken from them; without one of these a message is not a dispute.
+const CHARGE_WORDS =
+  /\b(charge[sd]?|charging|refund(ed)?|dispute[sd]?|billed|billing|payment|chargeback|card|debited|paid|invoice|subscription|transaction)\b/i;
+// Fewer own words than this and a message without any charge word is too short to call "other".
+const MIN_OTHER_WORDS = 4;
+
+/**
+ * Classifies like a careful reader: a reason, a charge id, or an amount next to charge words make a dispute;
+ * earlier turns that established one keep it one (an answer "It is ch_2001" alone says little); text without any
+ * charge word is about something else; the rest (charge words but nothing specific, or almost no text) is unclear.
+ */
+function classify(input: IntakeInput, found: IntakeFields): IntakeKind {
+  const own = ownWords(input.text);
+  const text = `${input.subject ?? ''}\n${own}`;
+  const earlier = input.known.chargeId !== null || input.known.reason !== null;
+  if (earlier || found.reason !== null || found.chargeId !== null) return 'dispute';
+  if (found.amount !== null && CHARGE_WORDS.test(text)) return 'dispute';
+  if (!CHARGE_WORDS.test(text) && own.split(/\s+/).filter(Boolean).length >= MIN_OTHER_WORDS) return 'other';
+  return 'unclear';
+}
+
+function summarise(kind: IntakeKind, fields: IntakeFields, input: IntakeInput): string {
+  if (kind === 'dispute') {
+    const parts = [
+      fields.chargeId ? `charge ${fields.chargeId}` : 'a charge',
+      fields.amount !== null && fields.currency ? `${fields.amount.toFixed(2)} ${fields.currency}` : null,
+      fields.reason ? fields.reason.replaceAll('_', ' ') : null,
+    ].filter(Boolean);
+    return `Disputes ${parts.join(', ')}`;
+  }
+  const first = ownWords(input.text).replace(/\s+/g, ' ').trim();
+  const quote = first.length > 120 ? `${first.slice(0, 119)}…` : first;
+  const lead = kind === 'other' ? 'Not about a card charge' : 'Could not tell what this is about';
+  return quote ? `${lead}: "${quote}"` : `${lead} (no text)`;
+}
+
 function intake(req: RespondRequest): Reply {
   const input = intakeInputSchema.parse(req.input);
   const found = extract(input.text, input);
@@ -122,7 +160,14 @@ function intake(req: RespondRequest): Reply {
     customerEmail: input.known.customerEmail && found.customerEmail === input.sender.email ? null : found.customerEmail,
   });
   const missing = REQUIRED_INTAKE_FIELDS.filter((k) => fields[k] === null);
-  const output: IntakeResult = { fields, missing, question: questionFor(missing, input.source) };
+  const kind = classify(input, found);
+  const output: IntakeResult = {
+    kind,
+    summary: summarise(kind, fields, input),
+    fields,
+    missing,
+    question: questionFor(missing, input.source),
+  };
   return { output };
 }
 

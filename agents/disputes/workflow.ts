@@ -13,8 +13,16 @@ export const CARD_DISPUTE = 'card-dispute';
 
 /** What a person may change before the reply goes out (CONTRACT.md: `outcome` and `reply`). */
 const reviewEditable = z.object({
-  outcome: z.enum(['accept', 'reject']),
-  reply: z.string().trim().min(20, 'the reply must be at least 20 characters').max(5_000),
+  outcome: z.enum(['accept', 'reject'], 'Choose accept (refund the customer) or reject (the charge stands)').meta({
+    title: 'Outcome',
+    description: 'Accept refunds the customer; reject keeps the charge.',
+  }),
+  reply: z
+    .string('Write the reply the customer will receive')
+    .trim()
+    .min(20, 'Write at least a short paragraph to the customer (20 characters or more)')
+    .max(5_000, 'Keep the reply under 5,000 characters: it goes to the customer as one email')
+    .meta({ title: 'Reply to the customer', description: 'Sent by email exactly as written here.' }),
 });
 
 export interface CardDisputeDeps {

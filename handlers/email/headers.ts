@@ -1,25 +1,36 @@
+import libmime from 'libmime';
+import addressparser from 'nodemailer/lib/addressparser';
+
 /**
- * Reading a message's header block before anything else is downloaded: whether we may answer it at all
- * (RFC 3834: never answer automatic mail), and what our own receiving server said about the sender (RFC 8601).
+ * Reading a message's header block before anything else is downloaded: who sent it, whether we may answer it at
+ * all (automatic.ts), and what our own receiving server said about the sender (RFC 8601). The block is split by
+ * libmime and addresses are read by nodemailer's addressparser, the parsers mailparser itself uses, so RFC 5322
+ * comments, quoted local parts, groups and encoded words are handled the same way as in the body parse.
  */
 
 export type Headers = ReadonlyMap<string, readonly string[]>;
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Raw 8-bit header bytes (RFC 6532 UTF-8, or a legacy charset a client wrote unencoded) as text. */
+function headerText(raw: Buffer | string): string {
+  if (typeof raw === 'string') return raw;
+  try {
+    return utf8.decode(raw);
+  } catch {
+    // Not UTF-8: legacy clients send their own code page unlabelled; latin1 keeps every byte as one character.
+    return raw.toString('latin1');
+  }
+}
+
 /** Lower-case name → unfolded values, in the order they appear (top first, i.e. newest hop first). */
 export function parseHeaderBlock(raw: Buffer | string): Headers {
-  const text = (typeof raw === 'string' ? raw : raw.toString('latin1')).split(/\r?\n\r?\n/)[0] ?? '';
-  const out = new Map<string, string[]>();
-  for (const field of text.split(/\r?\n(?![ \t])/)) {
-    const colon = field.indexOf(':');
-    if (colon <= 0) continue;
-    const name = field.slice(0, colon).trim().toLowerCase();
-    const value = field
-      .slice(colon + 1)
-      .replace(/\r?\n[ \t]+/g, ' ')
-      .trim();
-    out.set(name, [...(out.get(name) ?? []), value]);
-  }
-  return out;
+  const text = headerText(raw);
+  // Only the header block: a body line with a colon is not a header.
+  const end = /(?:^|\r?\n)\r?\n/.exec(text);
+  const block = end ? text.slice(0, end.index) : text;
+  const parsed = libmime.decodeHeaders(block, { skipPrototypeKeys: true });
+  return new Map(Object.entries(parsed).map(([name, values]) => [name, values.map((v) => v.trim())]));
 }
 
 export const first = (h: Headers, name: string): string | undefined => h.get(name)?.[0];
@@ -29,36 +40,52 @@ export function messageIds(value: string | undefined): string[] {
   return value?.match(/<[^<>\s]+>/g) ?? [];
 }
 
-export function addressOf(value: string | undefined): string | null {
-  if (!value) return null;
-  const angle = /<([^<>]*)>/.exec(value);
-  const candidate = (angle ? angle[1] : value)?.trim().toLowerCase() ?? '';
-  return /^[^\s@]+@[^\s@]+$/.test(candidate) ? candidate : candidate === '' ? '' : null;
+export interface Mailbox {
+  /** Lower-case; '' for the null address `<>` or a bare name without an address. */
+  address: string;
+  /** Display name or RFC 5322 comment, encoded words decoded. */
+  name: string;
 }
 
-export type Automatic = 'auto-submitted' | 'bulk' | 'list' | 'bounce' | 'own' | 'mailer-daemon';
+const decodeWords = (s: string): string => {
+  try {
+    return libmime.decodeWords(s);
+  } catch {
+    return s;
+  }
+};
+
+/** Every mailbox of an address header, groups flattened. */
+export function mailboxes(value: string | undefined): Mailbox[] {
+  if (!value) return [];
+  return addressparser(value, { flatten: true }).map((a) => ({
+    address: (a.address ?? '').trim().toLowerCase(),
+    name: decodeWords(a.name ?? ''),
+  }));
+}
+
+/** The first From mailbox; null when there is no From header at all. */
+export function senderOf(h: Headers): Mailbox | null {
+  const from = first(h, 'from');
+  if (from === undefined) return null;
+  return mailboxes(from)[0] ?? { address: '', name: '' };
+}
 
 /**
- * Why a message must not start anything nor be answered, or null when a person wrote it. Checked on headers alone,
- * so out-of-office replies, bounces, list mail and our own messages coming back never reach a parser or a model.
+ * The address in a single-address header (From, Return-Path): lower-case, '' for the null path `<>`, null when
+ * the value names no address at all.
  */
-export function automaticReason(h: Headers, ownAddresses: readonly string[]): Automatic | null {
-  const auto = first(h, 'auto-submitted')?.toLowerCase();
-  if (auto && !auto.startsWith('no')) return 'auto-submitted';
-  if (h.has('x-countersign-effect')) return 'own';
-  const precedence = first(h, 'precedence')?.toLowerCase();
-  if (precedence && /bulk|list|junk|auto_reply/.test(precedence)) return 'bulk';
-  if (h.has('list-id') || h.has('list-unsubscribe')) return 'list';
-  if (h.has('x-autoreply') || h.has('x-autorespond') || first(h, 'x-auto-response-suppress')?.toLowerCase() === 'all')
-    return 'auto-submitted';
-  const returnPath = first(h, 'return-path');
-  if (returnPath !== undefined && addressOf(returnPath) === '') return 'bounce';
-  const contentType = first(h, 'content-type')?.toLowerCase() ?? '';
-  if (contentType.includes('multipart/report')) return 'bounce';
-  const from = addressOf(first(h, 'from')) ?? '';
-  if (/^(mailer-daemon|postmaster)@/.test(from)) return 'mailer-daemon';
-  if (ownAddresses.includes(from)) return 'own';
-  return null;
+export function addressOf(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const box = mailboxes(value)[0];
+  if (!box) return value.trim() === '' ? '' : null;
+  if (box.address === '') return /<\s*>/.test(value) || value.trim() === '' ? '' : null;
+  return /^[^\s@]+@[^\s@]+$/.test(box.address) ? box.address : null;
+}
+
+/** The Subject with encoded words decoded. */
+export function subjectOf(h: Headers): string {
+  return decodeWords(first(h, 'subject') ?? '').slice(0, 998);
 }
 
 type AuthValue = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';

@@ -1,4 +1,5 @@
 import type { MessageStructureObject } from 'imapflow';
+import libmime from 'libmime';
 
 /**
  * Attachment limits checked on the IMAP BODYSTRUCTURE and RFC822.SIZE, before a byte of the body is downloaded:
@@ -22,6 +23,13 @@ export const DEFAULT_LIMITS: AttachmentLimits = {
 interface PartInfo {
   part: string;
   type: string;
+  /** What the checks treat the part as: a generic octet-stream is judged by its file name's extension. */
+  effectiveType: string;
+  /**
+   * Not a file the customer chose but part of how their client wrapped the mail: Outlook's TNEF container
+   * (`winmail.dat`) or a PGP / S/MIME signature. Kept and listed, never refused, not counted as an attachment.
+   */
+  wrapper: boolean;
   filename: string | null;
   /** Decoded size estimate: base64 carries 3 bytes in 4. */
   bytes: number;
@@ -44,11 +52,35 @@ function fileParts(node: MessageStructureObject | undefined): PartInfo[] {
     {
       part: node.part ?? '1',
       type,
+      effectiveType: effectiveType(type, filename),
+      wrapper: isTnef(type, filename) || SIGNATURES.has(type),
       filename,
       bytes: node.encoding?.toLowerCase() === 'base64' ? Math.floor((encoded * 3) / 4) : encoded,
       inline: disposition === 'inline' || (!disposition && Boolean(node.id)),
     },
   ];
+}
+
+/**
+ * Outlook sends rich-text mail as a TNEF blob beside a readable text part. The blob is not a file the customer
+ * chose, so refusing the message for it would refuse mail we can read.
+ */
+function isTnef(type: string, filename: string | null | undefined): boolean {
+  return (
+    type === 'application/ms-tnef' || type === 'application/vnd.ms-tnef' || filename?.toLowerCase() === 'winmail.dat'
+  );
+}
+
+const SIGNATURES = new Set([
+  'application/pgp-signature',
+  'application/pkcs7-signature',
+  'application/x-pkcs7-signature',
+]);
+
+/** Mail clients label many PDFs and images `application/octet-stream`; the extension says what they are. */
+function effectiveType(type: string, filename: string | null): string {
+  if (type !== 'application/octet-stream' || !filename) return type;
+  return libmime.detectMimeType(filename).toLowerCase();
 }
 
 const allowed = (type: string, list: readonly string[]) =>
@@ -62,18 +94,19 @@ export function checkLimits(
   limits: AttachmentLimits,
 ): LimitCheck {
   const parts = fileParts(structure);
+  const files = parts.filter((p) => !p.wrapper);
   const problems: string[] = [];
   if ((size ?? 0) > limits.maxMessageBytes) {
     problems.push(`the message is ${mb(size ?? 0)}, more than the ${mb(limits.maxMessageBytes)} we accept`);
   }
-  if (parts.length > limits.maxAttachments) {
-    problems.push(`it has ${parts.length} attachments; we accept up to ${limits.maxAttachments}`);
+  if (files.length > limits.maxAttachments) {
+    problems.push(`it has ${files.length} attachments; we accept up to ${limits.maxAttachments}`);
   }
   for (const p of parts) {
     const name = p.filename ? `"${p.filename}"` : `an attachment (${p.type})`;
     if (p.bytes > limits.maxAttachmentBytes) {
       problems.push(`${name} is ${mb(p.bytes)}; each file may be up to ${mb(limits.maxAttachmentBytes)}`);
-    } else if (!allowed(p.type, limits.allowedTypes)) {
+    } else if (!p.wrapper && !allowed(p.effectiveType, limits.allowedTypes)) {
       problems.push(`${name} is of a type we do not open (${p.type}); PDF, images and text files are fine`);
     }
   }

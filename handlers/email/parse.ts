@@ -79,6 +79,22 @@ async function attachmentText(contentType: string, content: Buffer): Promise<str
   return undefined;
 }
 
+/**
+ * The Date header as written. mailparser puts the time of parsing in place of a Date it cannot read
+ * (`27:39:33`); an unreadable date is unknown, not now.
+ */
+function sentDate(headerLines: readonly { key: string; line: string }[]): Date | null {
+  const line = headerLines.find((l) => l.key === 'date')?.line;
+  if (!line) return null;
+  const date = new Date(
+    line
+      .slice(line.indexOf(':') + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim(),
+  );
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
 export type ParseResult = { ok: true; email: ParsedEmail } | { ok: false; reason: string };
 
 export async function parseEmail(source: Buffer, fallbackId: string): Promise<ParseResult> {
@@ -108,16 +124,20 @@ export async function parseEmail(source: Buffer, fallbackId: string): Promise<Pa
     });
   }
   const references = typeof parsed.references === 'string' ? [parsed.references] : (parsed.references ?? []);
+  if (!from?.address) {
+    return { ok: false, reason: 'no sender: the From header is missing or names no address' };
+  }
+  const date = sentDate(parsed.headerLines);
   const checked = parsedEmailSchema.safeParse({
     messageId: parsed.messageId ?? fallbackId,
     inReplyTo: parsed.inReplyTo ?? null,
-    references,
+    references: references.slice(-200),
     subject: (parsed.subject ?? '').slice(0, 998),
     from: { address: from?.address ?? '', name: (from?.name ?? '').slice(0, 200) },
-    to: [...addresses(parsed.to), ...addresses(parsed.cc)],
-    date: parsed.date ?? null,
+    to: [...addresses(parsed.to), ...addresses(parsed.cc)].slice(0, 100),
+    date,
     text: normaliseText(parsed.text ?? stripTags(html)),
-    attachments,
+    attachments: attachments.slice(0, 50),
   });
   if (!checked.success) {
     const first = checked.error.issues[0];

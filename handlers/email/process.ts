@@ -5,9 +5,11 @@ import type { AttachmentMeta, EmailStore, ThreadDoc } from '../../src/channels/e
 import type { ThreadMail } from '../../src/channels/email/thread-mail.js';
 import type { Engine } from '../../src/engine/types.js';
 import { refusalText } from '../../templates/email/customer.js';
+import { classifyAutomatic, describeAutomatic } from './automatic.js';
 import { claimKey, claimMessage, finishMessage } from './claim.js';
-import { addressOf, automaticReason, first, messageIds, parseHeaderBlock, readAuthentication } from './headers.js';
+import { addressOf, first, messageIds, parseHeaderBlock, readAuthentication, senderOf, subjectOf } from './headers.js';
 import { type AttachmentLimits, checkLimits } from './limits.js';
+import { recordReplyToAutomatic, replyToAutomatic } from './own-replies.js';
 import { type ParsedEmail, parseEmail } from './parse.js';
 import { type EmailRoute, routeFor } from './routes.js';
 
@@ -58,7 +60,7 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
       uid: m.uid,
       messageId: messageId ?? `<${key}@countersign.invalid>`,
       from: addressOf(first(h, 'from')) ?? '',
-      subject: (first(h, 'subject') ?? '').slice(0, 998),
+      subject: subjectOf(h),
       receivedAt: now,
     },
     deps.owner,
@@ -73,8 +75,8 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
     return status === 'quarantined' ? 'quarantined' : 'processed';
   };
 
-  const automatic = automaticReason(h, deps.ownAddresses);
-  if (automatic) return finish('ignored', automatic);
+  const automatic = classifyAutomatic(h, deps.ownAddresses);
+  if (automatic) return finish('ignored', describeAutomatic(automatic));
 
   const from = addressOf(first(h, 'from'));
   const limits = checkLimits(m.size, m.bodyStructure, deps.limits);
@@ -86,6 +88,13 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
   const parsed = await parseEmail(await m.download(), `<${key}@countersign.invalid>`);
   if (!parsed.ok) return finish('quarantined', parsed.reason);
   const mail = parsed.email;
+  // Before threading: a closed thread would otherwise turn an away notice into a new case and a new receipt.
+  const toAutomatic = await replyToAutomatic(deps.email, mail);
+  if (toAutomatic) {
+    await recordReplyToAutomatic(deps.email, key, toAutomatic, deps.now());
+    const { threadKey, runId } = toAutomatic.ours;
+    return finish('ignored', 'reply-to-automatic', { text: mail.text, threadKey, ...(runId ? { runId } : {}) });
+  }
   const authentication = readAuthentication(h, deps.authservId);
   const attachments = await storeAttachments(deps, mail);
   const common = { text: mail.text, attachments, authentication, fromName: mail.from.name };
@@ -211,8 +220,8 @@ async function refuse(
   problems: string[],
 ): Promise<void> {
   if (!messageId) return;
-  const subject = first(h, 'subject') ?? '';
-  const name = /^"?([^"<]+?)"?\s*</.exec(first(h, 'from') ?? '')?.[1]?.trim() ?? '';
+  const subject = subjectOf(h);
+  const name = senderOf(h)?.name ?? '';
   const refKey = `refusal:${messageId}`;
   const now = deps.now();
   await deps.email.threads.updateOne(

@@ -4,25 +4,52 @@ import type { SlackHandlerDeps } from '../../src/channels/slack/deps.js';
 import { isDuplicateKey } from '../../src/store/models.js';
 import { appHomeOpenedSchema, appMentionSchema, threadMessageSchema } from './payloads.js';
 
-const envelope = z
+const eventEnvelope = z
   .object({ type: z.literal('event_callback'), event_id: z.string(), event: z.object({ type: z.string() }).loose() })
   .loose();
 
+/** A person's interaction; its trigger_id is unique to that one click, submission or shortcut. */
+const interaction = z
+  .object({
+    type: z.enum(['block_actions', 'view_submission', 'shortcut', 'message_action']),
+    trigger_id: z.string().min(1),
+  })
+  .loose();
+
+/** The claim one delivery of `body` takes, or undefined for requests that are never delivered twice. */
+function deliveryKey(body: unknown): { _id: string; type: string } | undefined {
+  const ev = eventEnvelope.safeParse(body);
+  if (ev.success) return { _id: ev.data.event_id, type: ev.data.event.type };
+  const it = interaction.safeParse(body);
+  if (it.success) return { _id: `trigger:${it.data.trigger_id}`, type: it.data.type };
+  return undefined;
+}
+
 /**
- * Slack retries an event it thinks we missed (X-Slack-Retry-Num), with the same event_id. The first delivery
- * inserts the id; a retry finds it taken and stops here, so one mention starts one run.
+ * Slack delivers again what it thinks we missed: Events API retries (X-Slack-Retry-Num) carry the same event_id,
+ * and Socket Mode re-sends an envelope that was not acknowledged, with the same payload (so the same event_id or
+ * trigger_id). The first delivery inserts the id; a later one finds it taken, is acknowledged and stops here, so
+ * one mention starts one conversation and one click decides once.
  */
 export function registerEventDedupe(app: App, d: SlackHandlerDeps) {
-  app.use(async ({ body, next }) => {
-    const ev = envelope.safeParse(body);
-    if (!ev.success) return next();
+  app.use(async (args) => {
+    const key = deliveryKey(args.body);
+    if (!key) return args.next();
     try {
-      await d.db.events.create({ _id: ev.data.event_id, type: ev.data.event.type, at: d.now() });
+      await d.db.events.create({ ...key, at: d.now() });
     } catch (err) {
-      if (isDuplicateKey(err)) return d.logger.info({ eventId: ev.data.event_id }, 'slack event retry ignored');
+      if (!isDuplicateKey(err)) throw err;
+      // Events are acknowledged by Bolt before middleware runs; an interaction must be acknowledged here.
+      if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
+      return d.logger.info({ deliveryId: key._id, type: key.type }, 'slack redelivery ignored');
+    }
+    try {
+      await args.next();
+    } catch (err) {
+      // Nothing was done: give the id back so Slack's next delivery is handled, not dropped.
+      await d.db.events.deleteOne({ _id: key._id });
       throw err;
     }
-    await next();
   });
 }
 
@@ -30,7 +57,7 @@ export function registerEventDedupe(app: App, d: SlackHandlerDeps) {
 export function registerEvents(app: App, d: SlackHandlerDeps) {
   app.event('app_mention', async ({ event }) => {
     const e = appMentionSchema.safeParse(event);
-    if (!e.success) return;
+    if (!e.success) return d.logger.warn({ issues: e.error.issues.length }, 'unreadable app_mention ignored');
     const { channel, ts, user, text } = e.data;
     await d.enqueue({
       kind: 'mention',
@@ -44,6 +71,7 @@ export function registerEvents(app: App, d: SlackHandlerDeps) {
   });
 
   // Replies in a thread where the intake agent asked a question; the job ignores threads without a conversation.
+  // Top-level messages, edits, deletions, joins and bot posts are not replies: they stop here.
   app.event('message', async ({ event }) => {
     const e = threadMessageSchema.safeParse(event);
     if (!e.success) return;
@@ -53,7 +81,8 @@ export function registerEvents(app: App, d: SlackHandlerDeps) {
 
   app.event('app_home_opened', async ({ event }) => {
     const e = appHomeOpenedSchema.safeParse(event);
-    if (!e.success || (e.data.tab && e.data.tab !== 'home')) return;
+    if (!e.success) return d.logger.warn({ issues: e.error.issues.length }, 'unreadable app_home_opened ignored');
+    if (e.data.tab && e.data.tab !== 'home') return;
     await d.enqueue({ kind: 'home', user: e.data.user });
   });
 }

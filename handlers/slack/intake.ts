@@ -1,85 +1,113 @@
 import { z } from 'zod';
-import {
-  completeDispute,
-  EMPTY_INTAKE_FIELDS,
-  type IntakeFields,
-  intakeFieldsSchema,
-  mergeIntakeFields,
-  questionFor,
-} from '../../agents/disputes/intake-agent.js';
-import { CARD_DISPUTE } from '../../agents/disputes/workflow.js';
+import { SLACK_INTAKE } from '../../agents/disputes/slack-intake.js';
 import type { SlackHandlerDeps, SlackJob } from '../../src/channels/slack/deps.js';
-import { InvalidInput } from '../../src/errors.js';
+import {
+  recordThreadMessage,
+  SLACK_REPLY_EVENT,
+  type SlackIntakeModels,
+  type SlackIntakeThreadDoc,
+  slackIntakeModels,
+  threadKeyOf,
+} from '../../src/channels/slack/intake-threads.js';
 import { isDuplicateKey } from '../../src/store/models.js';
 import { plainSlackText } from './slack-text.js';
 
 type MentionJob = Extract<SlackJob, { kind: 'mention' }>;
 
 /**
- * A dispute in plain words, in a thread: the intake agent fills what it can, asks in the thread for what is
- * missing, and the run starts once the workflow's own schema accepts the input. The thread is the conversation
- * key, so the run starts once however many messages it took.
+ * A dispute in plain words, in a thread. This job only routes: a mention opens the thread's `slack-intake` run
+ * (once per thread), a later message in that thread is written down and then announced to the waiting run. The
+ * run itself (agents/disputes/slack-intake.ts) reads, asks and starts the dispute, durably.
+ *
+ * Slack delivers a mention in a thread twice, as `app_mention` and as `message`, with different event ids and in
+ * no promised order. Relevance is therefore decided before anything is claimed: only a delivery we would act on
+ * claims `msg:<channel>:<ts>`, so an irrelevant `message` arriving first can never take the mention's place.
  */
 export async function handleMentionJob(d: SlackHandlerDeps, job: MentionJob) {
   if (d.intakeChannels.length > 0 && !d.intakeChannels.includes(job.channel)) return;
-  // A mention in a thread arrives as app_mention and as message (two event ids): handle the message once.
+  const models = slackIntakeModels(d.store.connection);
+  const threadTs = job.threadTs ?? job.ts;
+  const key = threadKeyOf(job.channel, threadTs);
+  const thread = await models.threads.findById(key).lean();
+  // A plain message matters only inside a thread whose run is waiting for input; everything else is talk.
+  if (!job.mention && thread?.stage !== 'intake') return;
+  const claimKey = `msg:${job.channel}:${job.ts}`;
   try {
-    await d.db.events.create({ _id: `msg:${job.channel}:${job.ts}`, type: 'intake', at: d.now() });
+    await d.db.events.create({ _id: claimKey, type: 'intake', at: d.now() });
   } catch (err) {
-    if (isDuplicateKey(err)) return;
+    if (isDuplicateKey(err)) return d.logger.debug({ claimKey }, 'slack message already handled');
     throw err;
   }
-  const threadTs = job.threadTs ?? job.ts;
-  const _id = `${job.channel}:${threadTs}`;
-  const draft = await d.db.intakes.findById(_id).lean();
-  if (!job.mention && !draft) return; // an ordinary thread reply, not a conversation with us
-  const reply = (text: string) =>
-    d.outbox.call('chat.postMessage', { channel: job.channel, thread_ts: threadTs, text }, z.unknown(), job.channel);
-  if (draft?.runId) {
-    if (job.mention)
-      await reply(`This thread already started a dispute: <${d.runUrl(draft.runId)}|run ${draft.runId}>.`);
-    return;
-  }
-  const known = draft ? intakeFieldsSchema.catch(EMPTY_INTAKE_FIELDS).parse(draft.fields) : EMPTY_INTAKE_FIELDS;
-  const text = plainSlackText(job.text);
-  let result: { fields: IntakeFields; question: string | null };
   try {
-    const { output } = await d.runner.run(
-      d.intakeAgent,
-      // The writer is staff reporting for a customer, so their own address is not the customer's: sender stays empty.
-      { source: 'slack', text, subject: null, sender: { email: null, name: null }, known, attachments: [] },
-      { runId: `slack-intake-${job.channel}-${threadTs}`, stepId: `intake-${job.ts}` },
-    );
-    result = output;
+    await act(d, models, job, key, threadTs, thread);
   } catch (err) {
-    d.logger.warn({ err: (err as Error).message, channel: job.channel }, 'intake agent failed');
-    await reply('I could not read that just now. You can also start a dispute with `/countersign dispute`.');
-    return;
+    // The queue retries this job: give the claim back so the retry is not mistaken for a second delivery.
+    await d.db.events.deleteOne({ _id: claimKey });
+    throw err;
   }
-  const fields = mergeIntakeFields(known, result.fields);
+}
+
+async function act(
+  d: SlackHandlerDeps,
+  models: SlackIntakeModels,
+  job: MentionJob,
+  key: string,
+  threadTs: string,
+  thread: SlackIntakeThreadDoc | null,
+) {
+  const text = plainSlackText(job.text);
+  const say = async (msg: string) => {
+    const res = await d.outbox.call(
+      'chat.postMessage',
+      { channel: job.channel, thread_ts: threadTs, text: msg },
+      z.unknown(),
+      job.channel,
+    );
+    if (!res.ok) d.logger.warn({ channel: job.channel, error: res.error }, 'could not answer in the thread');
+  };
+  if (thread?.stage === 'case') {
+    const runId = thread.disputeRunId ?? '';
+    return say(`This thread already started a dispute: <${d.runUrl(runId)}|run ${runId}>.`);
+  }
+  if (thread?.stage === 'closed') {
+    return say('This conversation has ended. Mention me in a new thread, or use `/countersign dispute`.');
+  }
+  if (thread?.stage === 'intake') return answer(d, models, job, key, threadTs, text);
+  // The run starts before the thread is marked, so every reply that finds the thread finds a run that will read it.
+  const started = await d.engine.startRun({
+    workflow: SLACK_INTAKE,
+    input: { channel: job.channel, threadTs, ts: job.ts, user: job.user, text },
+    idempotencyKey: `slack-intake:${key}`,
+    source: { channel: 'slack', key: `intake:${key}` },
+  });
   const now = d.now();
-  await d.db.intakes.updateOne(
-    { _id },
-    { $set: { channel: job.channel, threadTs, user: job.user, fields, updatedAt: now } },
+  await models.threads.updateOne(
+    { _id: key },
+    {
+      $setOnInsert: {
+        channel: job.channel,
+        threadTs,
+        intakeRunId: started.runId,
+        stage: 'intake',
+        createdAt: now,
+      },
+      $set: { updatedAt: now },
+    },
     { upsert: true },
   );
-  const done = completeDispute(fields);
-  if (!done.ok) {
-    await reply(questionFor(done.missing, 'slack') ?? result.question ?? 'Could you tell me more about the charge?');
-    return;
-  }
-  try {
-    const { runId } = await d.engine.startRun({
-      workflow: CARD_DISPUTE,
-      input: done.input,
-      idempotencyKey: `slack-thread:${_id}`,
-      source: { channel: 'slack', key: _id },
-    });
-    await d.db.intakes.updateOne({ _id }, { $set: { runId, updatedAt: d.now() } });
-    const where = d.approvalsChannel ? ` The checkpoint will appear in <#${d.approvalsChannel}>.` : '';
-    await reply(`Thanks <@${job.user}>, I started the dispute: <${d.runUrl(runId)}|run ${runId}>.${where}`);
-  } catch (err) {
-    if (!(err instanceof InvalidInput)) throw err;
-    await reply(`The dispute could not start: ${err.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
-  }
+  // Two mentions raced to open the same thread: the one that did not start the run is its first answer.
+  if (!started.created) await answer(d, models, job, key, threadTs, text);
+}
+
+/** Written down first, then announced: the run reads the thread's stored messages, not the event payload. */
+async function answer(
+  d: SlackHandlerDeps,
+  models: SlackIntakeModels,
+  job: MentionJob,
+  key: string,
+  threadTs: string,
+  text: string,
+) {
+  await recordThreadMessage(models, { channel: job.channel, threadTs, ts: job.ts, user: job.user, text, at: d.now() });
+  await d.engine.sendEvent({ name: SLACK_REPLY_EVENT, key, payload: { ts: job.ts } });
 }

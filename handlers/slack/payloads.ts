@@ -66,24 +66,28 @@ export const messageShortcutSchema = z
 export const appMentionSchema = z
   .object({
     type: z.literal('app_mention'),
-    user: z.string(),
+    user: z.string().min(1),
     text: z.string(),
-    ts: z.string(),
-    channel: z.string(),
-    thread_ts: z.string().optional(),
+    ts: z.string().min(1),
+    channel: z.string().min(1),
+    thread_ts: z.string().min(1).optional(),
   })
   .loose();
 
-/** A plain message in a thread: a reply to the intake agent's question without mentioning the bot again. */
+/**
+ * A person's message in a thread: a reply to the intake agent's question without mentioning the bot again. A reply
+ * also sent to the channel (`thread_broadcast`) or carrying a file (`file_share`) is still a person's answer; edits,
+ * deletions, joins and bot posts are not.
+ */
 export const threadMessageSchema = z
   .object({
     type: z.literal('message'),
-    user: z.string(),
+    user: z.string().min(1),
     text: z.string(),
-    ts: z.string(),
-    channel: z.string(),
-    thread_ts: z.string(),
-    subtype: z.undefined().optional(),
+    ts: z.string().min(1),
+    channel: z.string().min(1),
+    thread_ts: z.string().min(1),
+    subtype: z.enum(['thread_broadcast', 'file_share']).optional(),
     bot_id: z.undefined().optional(),
   })
   .loose();

@@ -16,7 +16,7 @@ import {
   viewClosedSchema,
   viewSubmissionSchema,
 } from './payloads.js';
-import { inputSchemaOf } from './workflow-forms.js';
+import { inputIssues, inputSchemaOf } from './workflow-forms.js';
 
 /** Slack closes the request after 3 seconds; past this, the modal closes and the outcome arrives as a DM. */
 const SUBMIT_BUDGET_MS = 2_300;
@@ -86,6 +86,8 @@ export function registerViews(app: App, d: SlackHandlerDeps) {
         view: messageModal('Not started', 'This form could not be read. Please try again.'),
       });
     const input = formValues(schema, parsed.data.view.state);
+    const problems = formErrors(schema, inputIssues(d.workflows, meta.workflow, input));
+    if (Object.keys(problems).length > 0) return respond({ response_action: 'errors', errors: problems });
     try {
       const { runId } = await d.engine.startRun({
         workflow: meta.workflow,

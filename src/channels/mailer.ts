@@ -20,6 +20,8 @@ export interface Mailer {
    * Message-ID so a receiving system can still tell the copies apart.
    */
   send(mail: OutboundMail, effectKey: string, kind?: string): Promise<{ messageId: string; skipped: boolean }>;
+  /** The Message-ID `send` gives the message of `effectKey`, known before sending (a reply may beat our record). */
+  messageIdFor(effectKey: string): string;
 }
 
 function messageIdFor(effectKey: string, domain: string): string {
@@ -35,6 +37,7 @@ export function createMailer(deps: {
 }): Mailer {
   const domain = /@([^>\s]+)/.exec(deps.from)?.[1] ?? 'countersign.local';
   return {
+    messageIdFor: (effectKey) => messageIdFor(effectKey, domain),
     async send(mail, effectKey, kind = 'email') {
       const messageId = messageIdFor(effectKey, domain);
       const _id = `email:${effectKey}`;

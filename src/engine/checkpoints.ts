@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import { createIdentities } from '../identity.js';
 import { type CheckpointDoc, type RunDoc, SCHEMA_VERSION } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 import { checkpointIdFor } from './ids.js';
+import { toJSONSchemaWithMessages } from './schema-messages.js';
 import type { CheckpointResult, CheckpointSpec } from './workflow.js';
 
 const lower = (xs: string[] | undefined) => (xs ?? []).map((x) => x.trim().toLowerCase()).filter(Boolean);
@@ -15,8 +15,8 @@ export function buildCheckpointDoc<E extends Record<string, unknown>>(
   now: Date,
 ): CheckpointDoc {
   const values = spec.editable.parse(spec.values) as Record<string, unknown>;
-  const editableSchema = z.toJSONSchema(spec.editable, { io: 'input' }) as Record<string, unknown>;
-  delete editableSchema.$schema;
+  // The workflow's own validation messages travel with the schema, so edits are refused in its words.
+  const editableSchema = toJSONSchemaWithMessages(spec.editable);
   const named = spec.approvers;
   const namesSomeone = Boolean(
     named?.emails?.length || named?.slackUsers?.length || named?.slackGroups?.length || named?.slackChannels?.length,

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { AlreadyDecided, InvalidInput, issuesOf, NotAuthorized, NotFound } from '../errors.js';
+import { AlreadyDecided, InvalidInput, NotAuthorized, NotFound } from '../errors.js';
 import { createIdentities } from '../identity.js';
 import { appendAudit } from '../store/audit.js';
 import type { Approval, CheckpointDoc, Decision } from '../store/models.js';
 import { writeCheckpoint } from './checkpoint-write.js';
 import { mayDecide } from './checkpoints.js';
 import type { EngineDeps } from './deps.js';
+import { readableIssues } from './schema-messages.js';
 import type { DecisionRequest } from './types.js';
 
 function summaryOf(cp: CheckpointDoc) {
@@ -38,10 +39,11 @@ function applyEdits(cp: CheckpointDoc, edits: Record<string, unknown>) {
       })),
     );
   }
-  const parsed = z
-    .fromJSONSchema(cp.editableSchema as Parameters<typeof z.fromJSONSchema>[0])
-    .safeParse({ ...cp.values, ...edits });
-  if (!parsed.success) throw new InvalidInput('the edits are not valid', issuesOf(parsed.error));
+  const merged = { ...cp.values, ...edits };
+  const parsed = z.fromJSONSchema(cp.editableSchema as Parameters<typeof z.fromJSONSchema>[0]).safeParse(merged);
+  // The rebuilt schema knows the rules but not their words; the messages come from the stored `errorMessage`.
+  if (!parsed.success)
+    throw new InvalidInput('the edits are not valid', readableIssues(cp.editableSchema, parsed.error.issues, merged));
   return { values: parsed.data as Record<string, unknown>, keys: Object.keys(properties) };
 }
 

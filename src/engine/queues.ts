@@ -14,8 +14,18 @@ export interface AgentJob {
 }
 export interface NotifyJob {
   checkpointId: string;
-  /** `timer`: a reminder or timeout may be due (the job runs the checkpoint's timers; see timers.ts). */
-  event: 'created' | 'decided' | 'progress' | 'timer';
+  /**
+   * `timer`: a reminder or timeout may be due (the job runs the checkpoint's timers; see timers.ts). `reminder` and
+   * `escalated` exist only on per-channel jobs, for what a timer job found due.
+   */
+  event: 'created' | 'decided' | 'progress' | 'timer' | 'reminder' | 'escalated';
+  /**
+   * Set on the per-channel jobs an event fans out to, so a channel that fails (SMTP down, Slack refusing) is retried
+   * on its own and never holds back the others.
+   */
+  channel?: string;
+  /** Which reminder, on `reminder`. */
+  n?: number;
 }
 
 export interface Queues {
@@ -34,6 +44,8 @@ export interface Queues {
     tag?: string | number,
     delayMs?: number,
   ): Promise<void>;
+  /** One channel's share of the event that job `parentJobId` fanned out; the same share twice collapses. */
+  enqueueChannelNotify(parentJobId: string, job: NotifyJob & { channel: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -87,6 +99,14 @@ export function createQueues(connection: Redis, prefix = 'countersign'): Queues 
           ...keep,
         },
       );
+    },
+    async enqueueChannelNotify(parentJobId, job) {
+      await notify.add(job.event, job, {
+        jobId: jobId(parentJobId, `${job.event}${job.n ?? ''}`, job.channel),
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1000 },
+        ...keep,
+      });
     },
     async close() {
       await Promise.all([runs.close(), agents.close(), notify.close()]);

@@ -34,19 +34,45 @@ export interface RunningWorkers {
   reconcileNow(): Promise<void>;
 }
 
-async function notifyChannels(deps: EngineDeps, channels: readonly CheckpointChannel[], job: NotifyJob) {
-  const timerEvents = job.event === 'timer' ? await runTimers(deps, job.checkpointId) : [];
-  const cp = await deps.store.checkpoints.findById(job.checkpointId).lean<CheckpointDoc>();
-  if (!cp) return;
-  for (const channel of channels) {
-    if (job.event === 'created' && cp.status === 'pending') await channel.onCreated(cp);
-    if (job.event === 'decided') await channel.onDecided(cp);
-    if (job.event === 'progress' && cp.status === 'pending') await channel.onProgress?.(cp);
-    for (const e of timerEvents) {
-      if (e.kind === 'reminder') await channel.onReminder?.(cp, e.n);
-      if (e.kind === 'escalated') await channel.onEscalated?.(cp);
+/**
+ * A notify job names an event; it fans out to one job per channel, so each channel succeeds or retries on its own
+ * (an unreachable SMTP server must not keep the Slack card from being posted). Timer events are claimed here, once,
+ * and only what fell due is handed to the channels.
+ */
+async function notifyChannels(
+  deps: EngineDeps,
+  channels: readonly CheckpointChannel[],
+  job: NotifyJob,
+  jobId: string,
+): Promise<void> {
+  if (job.channel !== undefined) return notifyOne(deps, channels, job);
+  const due: Pick<NotifyJob, 'event' | 'n'>[] =
+    job.event === 'timer'
+      ? (await runTimers(deps, job.checkpointId)).flatMap((e): Pick<NotifyJob, 'event' | 'n'>[] =>
+          e.kind === 'reminder'
+            ? [{ event: 'reminder', n: e.n }]
+            : e.kind === 'escalated'
+              ? [{ event: 'escalated' }]
+              : [],
+        )
+      : [{ event: job.event }];
+  for (const e of due) {
+    for (const channel of channels) {
+      await deps.queues.enqueueChannelNotify(jobId, { checkpointId: job.checkpointId, ...e, channel: channel.name });
     }
   }
+}
+
+async function notifyOne(deps: EngineDeps, channels: readonly CheckpointChannel[], job: NotifyJob): Promise<void> {
+  // A channel switched off since the job was queued has nobody left to tell.
+  const channel = channels.find((c) => c.name === job.channel);
+  const cp = channel ? await deps.store.checkpoints.findById(job.checkpointId).lean<CheckpointDoc>() : null;
+  if (!channel || !cp) return;
+  if (job.event === 'created' && cp.status === 'pending') await channel.onCreated(cp);
+  if (job.event === 'decided') await channel.onDecided(cp);
+  if (job.event === 'progress' && cp.status === 'pending') await channel.onProgress?.(cp);
+  if (job.event === 'reminder' && cp.status === 'pending' && job.n !== undefined) await channel.onReminder?.(cp, job.n);
+  if (job.event === 'escalated') await channel.onEscalated?.(cp);
 }
 
 export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningWorkers {
@@ -73,7 +99,7 @@ export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningW
   );
   const notify = new Worker<NotifyJob>(
     QUEUE_NAMES.notify,
-    (job: Job<NotifyJob>) => notifyChannels(deps, options.channels, job.data),
+    (job: Job<NotifyJob>) => notifyChannels(deps, options.channels, job.data, job.id ?? job.name),
     common,
   );
   for (const w of [runs, agents, notify]) {

@@ -25,6 +25,8 @@ const propertySchema = z
     minLength: z.number().optional(),
     minimum: z.number().optional(),
     maximum: z.number().optional(),
+    /** The workflow's own validation messages by keyword (src/engine/schema-messages.ts). */
+    errorMessage: z.record(z.string(), z.unknown()).optional(),
   })
   .loose();
 type Property = z.infer<typeof propertySchema>;
@@ -84,7 +86,10 @@ function formFields(schema: Record<string, unknown>): FormField[] {
       optional: !obj.required.includes(name),
       ...(kind === 'select' ? { options: (p.data.enum as string[]).slice(0, LIMITS.selectOptions) } : {}),
       ...(p.data.maxLength !== undefined ? { maxLength: p.data.maxLength } : {}),
-      ...(p.data.minLength !== undefined ? { minLength: p.data.minLength } : {}),
+      // Slack checks min_length itself, in its own words; a workflow that wrote its own message is left to say it.
+      ...(p.data.minLength !== undefined && typeof p.data.errorMessage?.minLength !== 'string'
+        ? { minLength: p.data.minLength }
+        : {}),
       ...(p.data.minimum !== undefined ? { min: p.data.minimum } : {}),
       ...(p.data.maximum !== undefined ? { max: p.data.maximum } : {}),
     });

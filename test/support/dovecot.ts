@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { utimesSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import { inject } from 'vitest';
 import { addDovecotUser } from '../../src/services/dovecot.js';
@@ -39,6 +40,7 @@ export async function testMailbox(label = 'box'): Promise<TestMailbox> {
     await c.connect();
     return c;
   };
+  await untilLoginWorks(connect, d.usersFile);
   const doveadm = (args: string[]) =>
     run('doveadm', ['-c', d.configFile, ...args], { env: process.env, timeoutMs: 10_000 });
   return {
@@ -79,4 +81,24 @@ export async function testMailbox(label = 'box'): Promise<TestMailbox> {
     },
     client: connect,
   };
+}
+
+/**
+ * Dovecot re-reads its passwd-file when the file's mtime changes, and mtimes have a coarse grain: two test files
+ * adding users within one tick can leave the second unknown to Dovecot. Bump the mtime until a login works.
+ */
+async function untilLoginWorks(connect: () => Promise<ImapFlow>, usersFile: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let bump = 1; ; bump++) {
+    try {
+      const c = await connect();
+      await c.logout();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      const later = new Date(Date.now() + bump * 1_000);
+      utimesSync(usersFile, later, later);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

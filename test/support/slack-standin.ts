@@ -21,6 +21,8 @@ export interface StandinMessage {
   blocks: unknown[];
   threadTs?: string;
   updates: number;
+  /** Message metadata as posted; conversations.history returns it only with include_all_metadata. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 export interface StandinUser {
   id: string;
@@ -37,6 +39,7 @@ interface Failure {
 
 export const BOT_TOKEN = 'xoxb-test-0000-countersign';
 export const BOT_USER = 'UBOTCOUNTER';
+export const APP_TOKEN = 'xapp-1-A0COUNTERSIGN-0000-test';
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
@@ -55,17 +58,23 @@ async function readArgs(req: IncomingMessage): Promise<Args> {
 
 export async function startSlackStandin(opts: { token?: string } = {}) {
   const token = opts.token ?? BOT_TOKEN;
+  /** Socket Mode: apps.connections.open answers with a fresh URL from here (test/support/slack-socket-standin.ts). */
+  let socketUrls: (() => string) | undefined;
   const calls: StandinCall[] = [];
   const users = new Map<string, StandinUser>();
   const groups = new Map<string, string[]>();
   const channels = new Map<string, { members: string[]; botIsMember: boolean }>();
   const messages = new Map<string, StandinMessage>();
   const failures: Failure[] = [];
-  let seq = 0;
+  let lastMicros = 0;
   let views = 0;
   const listeners = new Set<() => void>();
 
-  const nextTs = () => `${1_700_000_000 + ++seq}.${String(seq).padStart(6, '0')}`;
+  // Slack's ts is the post's Unix time in microseconds, unique per channel; `oldest`/`latest` compare against it.
+  const nextTs = () => {
+    lastMicros = Math.max(Date.now() * 1000, lastMicros + 1);
+    return `${Math.floor(lastMicros / 1e6)}.${String(lastMicros % 1e6).padStart(6, '0')}`;
+  };
   const channelOk = (channel: string): string | undefined => {
     if (channel.startsWith('D') || users.has(channel)) return undefined;
     const c = channels.get(channel);
@@ -90,6 +99,8 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
     }
     const err = (error: string, extra: Args = {}) => ({ body: { ok: false, error, ...extra } });
     switch (method) {
+      case 'apps.connections.open':
+        return socketUrls ? { body: { ok: true, url: socketUrls() } } : err('not_allowed_token_type');
       case 'auth.test':
         return {
           body: {
@@ -145,6 +156,14 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
           const problems = blockProblems(a.blocks, 'message');
           if (problems.length) return err('invalid_blocks', { response_metadata: { messages: problems } });
         } else if (!text) return err('no_text');
+        const metadata = a.metadata as StandinMessage['metadata'] | undefined;
+        if (
+          metadata !== undefined &&
+          (typeof metadata?.event_type !== 'string' ||
+            typeof metadata.event_payload !== 'object' ||
+            metadata.event_payload === null)
+        )
+          return err('invalid_metadata_format');
         if (method === 'chat.update') {
           const m = messages.get(`${channel}:${str(a.ts)}`);
           if (!m) return err('message_not_found');
@@ -160,8 +179,79 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
           blocks: (a.blocks as unknown[]) ?? [],
           updates: 0,
           ...(threadTs ? { threadTs } : {}),
+          ...(metadata ? { metadata } : {}),
         });
         return { body: { ok: true, channel, ts, message: { ts, text } } };
+      }
+      case 'conversations.history': {
+        // Top-level messages only (replies stay in their thread), newest first, paged by an opaque cursor.
+        const channel = str(a.channel) ?? '';
+        const bad = channelOk(channel);
+        if (bad) return err(bad);
+        const inclusive = a.inclusive === true || a.inclusive === 'true';
+        // Compared in whole microseconds: as a float, a 16-digit ts loses its last digit.
+        const us = (ts: unknown) => {
+          const [sec = '0', frac = ''] = String(ts).split('.');
+          return Number(sec) * 1e6 + Number(frac.padEnd(6, '0').slice(0, 6));
+        };
+        const after = (ts: string, bound: unknown) =>
+          bound === undefined || (inclusive ? us(ts) >= us(bound) : us(ts) > us(bound));
+        const before = (ts: string, bound: unknown) =>
+          bound === undefined || (inclusive ? us(ts) <= us(bound) : us(ts) < us(bound));
+        const withMeta = a.include_all_metadata === true || a.include_all_metadata === 'true';
+        const all = [...messages.values()]
+          .filter((m) => m.channel === channel && !m.threadTs && after(m.ts, a.oldest) && before(m.ts, a.latest))
+          .sort((x, y) => us(y.ts) - us(x.ts));
+        const limit = Math.min(Math.max(Number(a.limit ?? 100), 1), 999);
+        const start = a.cursor ? Number(Buffer.from(String(a.cursor), 'base64').toString().replace('next_ts:', '')) : 0;
+        const page = all.slice(start, start + limit);
+        const hasMore = start + limit < all.length;
+        return {
+          body: {
+            ok: true,
+            messages: page.map((m) => ({
+              type: 'message',
+              user: BOT_USER,
+              bot_id: 'BCOUNTER',
+              ts: m.ts,
+              text: m.text,
+              blocks: m.blocks,
+              ...(withMeta && m.metadata ? { metadata: m.metadata } : {}),
+            })),
+            has_more: hasMore,
+            pin_count: 0,
+            response_metadata: {
+              next_cursor: hasMore ? Buffer.from(`next_ts:${start + limit}`).toString('base64') : '',
+            },
+          },
+        };
+      }
+      case 'conversations.replies': {
+        // The thread's replies we know, oldest first; metadata only with include_all_metadata, as Slack does.
+        const channel = str(a.channel) ?? '';
+        const bad = channelOk(channel);
+        if (bad) return err(bad);
+        const withMeta = a.include_all_metadata === true || a.include_all_metadata === 'true';
+        const thread = [...messages.values()]
+          .filter((m) => m.channel === channel && (m.ts === str(a.ts) || m.threadTs === str(a.ts)))
+          .sort((x, y) => x.ts.localeCompare(y.ts));
+        if (thread.length === 0) return err('thread_not_found');
+        return {
+          body: {
+            ok: true,
+            messages: thread.map((m) => ({
+              type: 'message',
+              user: BOT_USER,
+              bot_id: 'BCOUNTER',
+              ts: m.ts,
+              text: m.text,
+              ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+              ...(withMeta && m.metadata ? { metadata: m.metadata } : {}),
+            })),
+            has_more: false,
+            response_metadata: { next_cursor: '' },
+          },
+        };
       }
       case 'chat.postEphemeral': {
         const bad = channelOk(str(a.channel) ?? '');
@@ -196,7 +286,9 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
       const auth = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
       delete args.token;
       calls.push({ method, args, at: Date.now() });
-      const out = auth === `Bearer ${token}` ? handle(method, args) : { body: { ok: false, error: 'invalid_auth' } };
+      // Slack takes only an app-level token (xapp-) for apps.connections.open, and a bot token for the rest.
+      const allowed = method === 'apps.connections.open' ? auth === `Bearer ${APP_TOKEN}` : auth === `Bearer ${token}`;
+      const out = allowed ? handle(method, args) : { body: { ok: false, error: 'invalid_auth' } };
       res.writeHead(out.status ?? 200, { 'content-type': 'application/json', ...(out.headers ?? {}) });
       res.end(JSON.stringify(out.body));
       for (const l of listeners) l();
@@ -230,7 +322,7 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
     messagesIn: (channel: string) => [...messages.values()].filter((m) => m.channel === channel),
     dmOf,
     /** Resolves once `pred` holds over the recorded calls and messages; no sleeps in tests. */
-    async waitFor<T>(pred: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+    async waitFor<T>(pred: () => T | undefined | false, timeoutMs = 45_000): Promise<T> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const v = pred();
@@ -246,6 +338,10 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
           listeners.add(done);
         });
       }
+    },
+    /** Where apps.connections.open sends Socket Mode clients (SLACK_APP_TOKEN = APP_TOKEN). */
+    useSocketMode(nextUrl: () => string) {
+      socketUrls = nextUrl;
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

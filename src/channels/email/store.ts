@@ -83,6 +83,48 @@ export interface ThreadDoc {
   updatedAt: Date;
 }
 
+/** One of our messages to a customer, by Message-ID: a reply naming it is a reply to us. */
+export interface SentDoc {
+  _id: string; // our Message-ID, `<…@domain>`
+  to: string;
+  kind: string;
+  /** Sent without a person's decision (receipt, question, refusal, no-answer). */
+  automatic: boolean;
+  threadKey: string;
+  runId?: string;
+  sentAt: Date;
+}
+
+/** Why an automatic message was not sent, or an inbound one not answered: the loop breakers' record. */
+export type SuppressionReason = 'address-limit' | 'thread-limit' | 'reply-to-automatic';
+
+export interface SuppressedDoc {
+  _id: string; // `send:<effectKey>` for a send held back, `inbound:<message claim key>` for mail not answered
+  address: string;
+  reason: SuppressionReason;
+  /** What would have gone out (`email-receipt`, …), or `inbound` for a message we chose not to answer. */
+  kind: string;
+  threadKey?: string;
+  runId?: string;
+  messageKey?: string;
+  detail: string;
+  at: Date;
+}
+
+/**
+ * A claim on one automatic message to an address: `auto:<address>:<n>`, n = 1, 2, 3… in the order claimed.
+ * Inserts only (exact on FerretDB, where counters lose updates); claim n may be taken only when claim n-limit
+ * is older than the window, so no window ever holds more than `limit` of them.
+ */
+export interface AutoSlotDoc {
+  _id: string;
+  address: string;
+  n: number;
+  /** The send that holds it, so a retry of that send reuses it (`effect:<effectKey>` docs point back). */
+  effectKey: string;
+  at: Date;
+}
+
 interface AttachmentDoc {
   _id: string; // sha256
   contentType: string;
@@ -172,7 +214,38 @@ function define(conn: Connection) {
       { ...opts, collection: 'email_attachments' },
     ),
   );
-  return { cursors, messages, threads, attachments };
+  const sent = conn.model<SentDoc>(
+    'EmailSent',
+    new Schema<SentDoc>(
+      { _id: String, to: String, kind: String, automatic: Boolean, threadKey: String, runId: String, sentAt: Date },
+      { ...opts, collection: 'email_sent' },
+    ),
+  );
+  const suppressed = conn.model<SuppressedDoc>(
+    'EmailSuppressed',
+    new Schema<SuppressedDoc>(
+      {
+        _id: String,
+        address: { type: String, index: true },
+        reason: String,
+        kind: String,
+        threadKey: String,
+        runId: { type: String, index: true },
+        messageKey: String,
+        detail: String,
+        at: Date,
+      },
+      { ...opts, collection: 'email_suppressed' },
+    ),
+  );
+  const autoSlots = conn.model<AutoSlotDoc>(
+    'EmailAutoSlot',
+    new Schema<AutoSlotDoc>(
+      { _id: String, address: String, n: Number, effectKey: String, at: Date },
+      { ...opts, collection: 'email_auto_slots' },
+    ),
+  );
+  return { cursors, messages, threads, attachments, sent, suppressed, autoSlots };
 }
 
 export type EmailStore = ReturnType<typeof define>;
@@ -180,4 +253,5 @@ export type EmailStore = ReturnType<typeof define>;
 export async function ensureEmailIndexes(s: EmailStore): Promise<void> {
   await s.messages.createIndexes();
   await s.threads.createIndexes();
+  await s.suppressed.createIndexes();
 }

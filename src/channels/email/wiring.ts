@@ -27,7 +27,12 @@ export function createEmailParts(o: {
   linkFor(checkpoint: CheckpointDoc, recipient: string): string;
 }) {
   const email = emailModels(o.store.connection);
-  const threadMail = createThreadMail({ mailer: o.mailer, email, effects: o.store.effects });
+  const threadMail = createThreadMail({
+    mailer: o.mailer,
+    email,
+    effects: o.store.effects,
+    autoReply: o.config.autoReply,
+  });
   const intakeAgent = createIntakeAgent();
   const workflow = createEmailIntakeWorkflow({ intakeAgent, threadMail, email, engine: o.engine });
   const channel = emailCheckpointChannel({ mailer: o.mailer, store: o.store, email, linkFor: o.linkFor });

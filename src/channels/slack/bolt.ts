@@ -56,6 +56,17 @@ export function createBoltApps(o: {
       app: express(),
       logger,
       processBeforeResponse: false,
+      // A body Bolt cannot classify reaches no listener; answer 200 (and log) rather than Bolt's 404 after 3 s, so
+      // Slack neither retries it nor shows the person an error. After the modal handlers' own 2.3 s budget
+      // (handlers/slack/views.ts), before Slack's 3 s.
+      unhandledRequestTimeoutMillis: 2_600,
+      unhandledRequestHandler: ({ logger: log, response }) => {
+        log.warn('slack request reached no listener; acknowledged');
+        if (!response.headersSent) {
+          response.writeHead(200);
+          response.end();
+        }
+      },
     });
     apps.push(new App({ token: o.botToken, receiver, clientOptions, logger }));
   }

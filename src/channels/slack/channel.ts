@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { checkpointCard, minimalCard } from '../../../templates/slack/checkpoint-card.js';
 import { escalationText, reminderText } from '../../../templates/slack/notices.js';
+import type { Failpoints } from '../../engine/failpoints.js';
 import type { Identities } from '../../identity.js';
 import { appendAudit } from '../../store/audit.js';
 import type { CheckpointDoc, Store } from '../../store/models.js';
@@ -20,6 +21,26 @@ const opened = z.object({ channel: z.object({ id: z.string() }) });
 const anything = z.unknown();
 const permalink = z.object({ permalink: z.string() });
 
+/** The `event_type` of the metadata every card carries, so a retried post can find the one already made. */
+const CARD_EVENT_TYPE = 'countersign_checkpoint';
+const cardMetadata = z.object({
+  event_type: z.literal(CARD_EVENT_TYPE),
+  event_payload: z.object({ checkpoint_id: z.string(), copy_id: z.string() }).loose(),
+});
+/** One page of conversations.history: newest first; metadata only because include_all_metadata is asked for. */
+const historyPage = z.object({
+  messages: z.array(z.object({ ts: z.string(), metadata: z.unknown().optional() }).loose()),
+  has_more: z.boolean().optional(),
+  response_metadata: z.object({ next_cursor: z.string().optional() }).loose().optional(),
+});
+/**
+ * How far the history search for an earlier post reaches: from a little before the copy's record was made
+ * (our clock and Slack's may disagree) over a bounded number of pages, so a busy channel costs a few Tier 3 calls.
+ */
+const HISTORY_MARGIN_MS = 10 * 60_000;
+const HISTORY_PAGE_SIZE = 200;
+const HISTORY_MAX_PAGES = 5;
+
 /** Errors where Slack refused the card's content; a smaller card may still get through. */
 const CONTENT_ERRORS = new Set(['invalid_blocks', 'msg_too_long', 'invalid_blocks_format', 'too_many_blocks']);
 
@@ -32,6 +53,8 @@ export interface SlackChannelDeps {
   approvalsChannel: string | undefined;
   runUrl(runId: string): string;
   now(): Date;
+  /** Crash points for tests; `after-slack-post:<kind>` sits between Slack's answer and recording its ts. */
+  failpoints?: Failpoints;
 }
 
 export function createSlackChannel(d: SlackChannelDeps) {
@@ -68,22 +91,82 @@ export function createSlackChannel(d: SlackChannelDeps) {
     return undefined;
   }
 
+  /**
+   * Posts one copy of the card, exactly once per (checkpoint, channel) even when a worker dies between Slack's
+   * answer and recording the ts: the post carries `copy_id` in its message metadata, and a retry that finds the
+   * copy's record without a ts first looks for that post in the channel's history and adopts it.
+   */
   async function postCard(cp: CheckpointDoc, channel: string, kind: SlackMessageDoc['kind']) {
     const _id = `${cp._id}:${channel}`;
     const existing = await d.db.messages.findById(_id).lean();
     if (existing?.ts) return; // a retried job: this copy is already out
-    const now = d.now();
-    await d.db.messages.updateOne(
-      { _id },
-      { $setOnInsert: { checkpointId: cp._id, channel, ts: '', kind, createdAt: now, updatedAt: now } },
-      { upsert: true },
-    );
-    const sent = await sendCard(cp, 'chat.postMessage', { channel, unfurl_links: false });
+    if (existing) {
+      const earlier = await findEarlierPost(cp, existing);
+      if (earlier) {
+        d.logger.info({ runId: cp.runId, checkpointId: cp._id, channel }, 'adopted a card posted before a crash');
+        return recordPost(cp, _id, earlier);
+      }
+    } else {
+      const now = d.now();
+      await d.db.messages.updateOne(
+        { _id },
+        { $setOnInsert: { checkpointId: cp._id, channel, ts: '', kind, createdAt: now, updatedAt: now } },
+        { upsert: true },
+      );
+    }
+    const metadata = { event_type: CARD_EVENT_TYPE, event_payload: { checkpoint_id: cp._id, copy_id: _id } };
+    const sent = await sendCard(cp, 'chat.postMessage', { channel, unfurl_links: false, metadata });
     if (!sent) return;
+    d.failpoints?.hit(`after-slack-post:${kind}`);
+    await recordPost(cp, _id, sent);
+  }
+
+  async function recordPost(cp: CheckpointDoc, _id: string, sent: { channel: string; ts: string }) {
     await d.db.messages.updateOne({ _id }, { $set: { ts: sent.ts, channel: sent.channel, updatedAt: d.now() } });
     // A decision may have landed while this card was on its way; the copy just posted must not stay behind.
     const latest = await d.store.checkpoints.findById(cp._id).lean<CheckpointDoc>();
     if (latest && latest.version !== cp.version) await updateCopy(latest, { channel: sent.channel, ts: sent.ts });
+  }
+
+  /**
+   * The card an earlier attempt posted for this copy, found by its metadata in the channel's history. Undefined
+   * when there is none (the attempt died before Slack had it) or the history cannot be read (missing scope):
+   * then posting again is the lesser harm than no card at all.
+   */
+  async function findEarlierPost(
+    cp: CheckpointDoc,
+    copy: SlackMessageDoc,
+  ): Promise<{ channel: string; ts: string } | undefined> {
+    const created = new Date(copy.createdAt).getTime();
+    const oldest = Number.isFinite(created) ? ((created - HISTORY_MARGIN_MS) / 1000).toFixed(6) : undefined;
+    let cursor: string | undefined;
+    for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
+      const res = await d.outbox.call(
+        'conversations.history',
+        {
+          channel: copy.channel,
+          ...(oldest ? { oldest } : {}),
+          limit: HISTORY_PAGE_SIZE,
+          include_all_metadata: true,
+          ...(cursor ? { cursor } : {}),
+        },
+        historyPage,
+      );
+      if (!res.ok) {
+        if (res.retryable) fail(res, 'conversations.history');
+        await report(cp, 'conversations.history', copy.channel, res.error);
+        return undefined;
+      }
+      const mine = res.value.messages.find((m) => {
+        const meta = cardMetadata.safeParse(m.metadata);
+        return meta.success && meta.data.event_payload.copy_id === copy._id;
+      });
+      if (mine) return { channel: copy.channel, ts: mine.ts };
+      cursor = res.value.response_metadata?.next_cursor;
+      if (!res.value.has_more || !cursor) return undefined;
+    }
+    d.logger.warn({ checkpointId: cp._id, channel: copy.channel }, 'card not found in the history searched');
+    return undefined;
   }
 
   async function updateCopy(cp: CheckpointDoc, m: { channel: string; ts: string }) {

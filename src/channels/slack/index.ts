@@ -7,6 +7,7 @@ import { handleSlackJob, registerSlackHandlers } from '../../../handlers/slack/i
 import type { AgentRunner } from '../../agents/define.js';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../engine/deps.js';
+import { createFailpoints } from '../../engine/failpoints.js';
 import type { Engine } from '../../engine/types.js';
 import type { WorkflowRegistry } from '../../engine/workflow.js';
 import { createIdentities } from '../../identity.js';
@@ -103,6 +104,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps) {
     approvalsChannel: config.slack.approvalsChannel,
     runUrl,
     now,
+    failpoints: createFailpoints(config.failpoints, logger),
   });
   const workers: { close(): Promise<void> }[] = [];
 
