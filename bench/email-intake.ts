@@ -79,6 +79,7 @@ export async function benchEmailIntake(
       email,
       threadMail,
       logger: pino({ level: process.env.BENCH_LOG ?? 'silent' }),
+      routes: app.emailRoutes,
       // Every message in the bench comes from its own sender; the per-sender cap is not what is measured.
       onMessage: (uid) => {
         done.set(uid, performance.now());

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
-import { type App, createApp } from '../src/app.js';
+import { createCountersign } from '../compose.js';
+import type { App } from '../src/app.js';
 import { parseEnv } from '../src/config.js';
 import type { RunningWorkers } from '../src/engine/workers.js';
 import { signWebhook } from '../src/http/signature.js';
@@ -54,7 +55,7 @@ export async function startBenchApp(opts: {
     SLACK_API_URL: opts.slack.apiUrl,
     SLACK_APPROVALS_CHANNEL: 'CBENCH',
   });
-  const app = await createApp({ config, seedSampleData: true });
+  const app = await createCountersign({ config, seedSampleData: true });
   await app.listen(port);
   const workers = app.startWorkers();
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -6,7 +6,7 @@ import { requireBearer } from '../src/http/auth.js';
 import { jsonBody, requireJson } from '../src/http/body.js';
 import type { HttpDeps } from '../src/http/deps.js';
 import { parseOrThrow } from '../src/http/validate.js';
-import type { CheckpointDoc, RunStatus } from '../src/store/models.js';
+import type { CheckpointView, RunStatusView } from '../src/views/checkpoint.js';
 
 const RUN_STATUSES = [
   'queued',
@@ -15,7 +15,7 @@ const RUN_STATUSES = [
   'completed',
   'failed',
   'cancelled',
-] as const satisfies readonly RunStatus[];
+] as const satisfies readonly RunStatusView[];
 const HOUR_MS = 60 * 60 * 1000;
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
@@ -37,7 +37,7 @@ const linkBody = z.strictObject({
 });
 
 /** The public shape of a checkpoint: the document without storage fields. */
-function checkpointView(c: CheckpointDoc) {
+function checkpointView(c: CheckpointView) {
   return {
     id: c._id,
     runId: c.runId,

@@ -1,11 +1,12 @@
 import { type Response, Router } from 'express';
 import { z } from 'zod';
 import { type ApprovalTokenPayload, verifyApprovalToken } from '../src/approvals/tokens.js';
+import { claimToken, releaseToken, tokenAlreadyUsed } from '../src/approvals/used-tokens.js';
 import { AlreadyDecided, InvalidInput, issuesOf } from '../src/errors.js';
 import { formBody } from '../src/http/body.js';
 import type { HttpDeps } from '../src/http/deps.js';
 import { sendPage } from '../src/http/pages.js';
-import { type CheckpointDoc, isDuplicateKey } from '../src/store/models.js';
+import type { CheckpointView } from '../src/views/checkpoint.js';
 import {
   alreadyDecidedPage,
   approvalFormPage,
@@ -28,7 +29,7 @@ const decisionForm = z.object({
 });
 
 type Page = { status: number; html: string };
-type Opened = { ok: true; payload: ApprovalTokenPayload; checkpoint: CheckpointDoc } | { ok: false; page: Page };
+type Opened = { ok: true; payload: ApprovalTokenPayload; checkpoint: CheckpointView } | { ok: false; page: Page };
 
 /**
  * Everything both methods check before showing or accepting the form. Reads only: GET must never change
@@ -45,7 +46,7 @@ async function openLink(deps: HttpDeps, rawParams: unknown, method: 'GET' | 'POS
   }
   const payload = check.payload;
   // Used before expired: "already used, and here is what was decided" tells more than "expired".
-  if (await deps.store.usedTokens.exists({ _id: payload.tokenId })) {
+  if (await tokenAlreadyUsed(deps.store, payload.tokenId)) {
     const checkpoint = await deps.engine.getCheckpoint(payload.checkpointId);
     return { ok: false, page: { status: 410, html: usedLinkPage(checkpoint) } };
   }
@@ -103,18 +104,16 @@ export function approvalRoutes(deps: HttpDeps): Router {
 
     // Claim the link first so two clicks cannot both decide; give it back when the decision did not take
     // effect, so a typo in an edit or a lost race does not burn it.
-    try {
-      await store.usedTokens.create({
-        _id: payload.tokenId,
-        checkpointId: payload.checkpointId,
-        recipient: payload.recipient,
-        usedAt: clock(),
-      });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+    const claimed = await claimToken(store, {
+      tokenId: payload.tokenId,
+      checkpointId: payload.checkpointId,
+      recipient: payload.recipient,
+      usedAt: clock(),
+    });
+    if (!claimed) {
       return refuse(res, { status: 410, html: usedLinkPage(await engine.getCheckpoint(checkpoint._id)) }, 'link_used');
     }
-    let decided: CheckpointDoc;
+    let decided: CheckpointView;
     try {
       decided = await engine.decide({
         checkpointId: checkpoint._id,
@@ -125,7 +124,7 @@ export function approvalRoutes(deps: HttpDeps): Router {
         channel: 'link',
       });
     } catch (err) {
-      await store.usedTokens.deleteOne({ _id: payload.tokenId });
+      await releaseToken(store, payload.tokenId);
       if (err instanceof InvalidInput)
         return showForm(err.issues.length > 0 ? err.issues : [{ path: '(root)', message: err.message }]);
       if (err instanceof AlreadyDecided) {

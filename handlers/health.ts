@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { HttpDeps } from '../src/http/deps.js';
+import { countPendingCheckpoints, pingStore } from '../src/http/probes.js';
 
 const PING_TIMEOUT_MS = 2_000;
 
@@ -26,14 +27,7 @@ export function healthRoutes(deps: HttpDeps): Router {
   const router = Router();
 
   router.get('/healthz', async (_req, res) => {
-    const [mongo, redis] = await Promise.all([
-      probe(async () => {
-        const db = deps.store.connection.db;
-        if (!db) throw new Error('not connected');
-        await db.command({ ping: 1 });
-      }),
-      probe(() => deps.redis.ping()),
-    ]);
+    const [mongo, redis] = await Promise.all([probe(() => pingStore(deps.store)), probe(() => deps.redis.ping())]);
     res
       .status(mongo === 'ok' && redis === 'ok' ? 200 : 503)
       .set('Cache-Control', 'no-store')
@@ -42,7 +36,7 @@ export function healthRoutes(deps: HttpDeps): Router {
 
   router.get('/metrics', async (_req, res) => {
     try {
-      deps.metrics.pendingCheckpoints.set(await deps.store.checkpoints.countDocuments({ status: 'pending' }));
+      deps.metrics.pendingCheckpoints.set(await countPendingCheckpoints(deps.store));
     } catch (err) {
       // A scrape still reports everything else when the store is down; /healthz says what is wrong.
       res.locals.log?.warn({ err }, 'could not count pending checkpoints');

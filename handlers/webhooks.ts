@@ -31,7 +31,8 @@ export function webhookRoutes(deps: HttpDeps): Router {
       throw new HttpProblem(401, 'invalid_signature', `missing or invalid ${SIGNATURE_HEADER} header`);
     }
     const named = params.safeParse(req.params);
-    if (!named.success || !deps.engine.hasWorkflow(named.data.workflow)) {
+    // Only workflows a module lists in `intake.webhooks`; the others (email or Slack intake) are not for callers.
+    if (!named.success || !deps.workflows.startsByWebhook(named.data.workflow)) {
       throw new HttpProblem(404, 'unknown_workflow', 'no workflow by that name');
     }
     const { workflow } = named.data;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# npm test: install, build, bring up services, then lint, type-check, cycle check and the whole suite.
+# npm test: install, build, bring up services, then lint, type-check, module boundaries, cycle check and the whole suite.
 # Each phase says how long it took; the first failure stops the run with its exit code.
 set -eu
 
@@ -25,6 +25,7 @@ phase 'setup: dependencies, build, local services' sh "$ROOT/scripts/ensure.sh"
 . "$ROOT/scripts/services-env.sh"
 phase 'lint: biome check' npx biome check .
 phase 'types: tsc -p tsconfig.test.json' npx tsc -p tsconfig.test.json --noEmit
-phase 'cycles: madge --circular' npx madge --circular --extensions ts --ts-config tsconfig.json main.ts src handlers agents templates
+phase 'boundaries: dependency-cruiser' npx depcruise --config .dependency-cruiser.cjs main.ts compose.ts src handlers agents templates
+phase 'cycles: madge --circular' npx madge --circular --extensions ts --ts-config tsconfig.json main.ts compose.ts src handlers agents templates
 phase 'dead code: knip' npx knip --no-progress
 phase 'tests: vitest run' npx vitest run

@@ -3,19 +3,17 @@ import type { Express } from 'express';
 import nodemailer from 'nodemailer';
 import OpenAI from 'openai';
 import { type Logger, pino } from 'pino';
-import { createDisputeAgents } from '../agents/disputes/agents.js';
-import { createDisputeData, seedSampleData } from '../agents/disputes/data.js';
-import { disputeResponders } from '../agents/disputes/offline-rules.js';
-import { createOutcomeLog, type OutcomeLog } from '../agents/disputes/outcomes.js';
-import { createSlackIntakeWorkflow } from '../agents/disputes/slack-intake.js';
-import { createDisputeTools } from '../agents/disputes/tools.js';
-import { createCardDisputeWorkflow } from '../agents/disputes/workflow.js';
+import type { AgentRunner } from './agents/define.js';
+import { providersFromSettings } from './agents/providers.js';
 import { createAgentRunner } from './agents/runtime.js';
 import { approvalLink } from './approvals/tokens.js';
-import { createEmailParts } from './channels/email/wiring.js';
+import type { EmailRoute } from './channels/email/routing.js';
+import { createEmailParts, type EmailInbound } from './channels/email/wiring.js';
 import { createMailer } from './channels/mailer.js';
+import type { SlackInbound } from './channels/slack/deps.js';
 import { createSlackIntegration } from './channels/slack/index.js';
 import type { Config } from './config.js';
+import { ConfigError } from './config-error.js';
 import {
   agentRegistry,
   type Clock,
@@ -30,17 +28,39 @@ import { createQueues, redisConnection } from './engine/queues.js';
 import type { Engine } from './engine/types.js';
 import { type RunningWorkers, startWorkers } from './engine/workers.js';
 import { workflowRegistry } from './engine/workflow.js';
-import { createHttpApp } from './http/server.js';
+import { createHttpApp, type HttpRoutes } from './http/server.js';
 import { createMetrics } from './metrics.js';
+import { buildCatalogue, type ConfiguredRouting, type WorkflowListing } from './modules/catalogue.js';
+import type { DigestSection, UseCaseModule } from './modules/types.js';
 import { type OfflineModel, startOfflineModel } from './offline-model/index.js';
+import {
+  agentModel,
+  revealProviders,
+  routeEmail,
+  unknownWorkflowProblems,
+  workflowAutonomyCeilings,
+} from './settings.js';
 import { ensureIndexes, openStore, type Store } from './store/models.js';
+
+/** The inbound adapters (handlers/): the platform calls them, the composition root names them. */
+export interface InboundAdapters {
+  /** Mounted in this order, before the dashboard and the 404. */
+  http: readonly HttpRoutes[];
+  slack: SlackInbound;
+  email: EmailInbound;
+}
 
 export interface AppOptions {
   config: Config;
+  /** The use cases this deployment runs (agents/<name>/module.ts), in priority order for shared intake. */
+  modules: readonly UseCaseModule[];
+  inbound: InboundAdapters;
+  /** Routing ahead of the modules' defaults; default: the configuration file's `routing` (config.settings). */
+  routing?: ConfiguredRouting;
   logger?: Logger;
   settings?: Partial<EngineSettings>;
   clock?: Clock;
-  /** Seed the sample business data the dispute agents read (demo, tests, bench). */
+  /** Seed the sample business data every module's agents read (demo, tests, bench). */
   seedSampleData?: boolean;
 }
 
@@ -51,14 +71,24 @@ export interface App {
   engine: Engine;
   deps: EngineDeps;
   http: Express;
-  outcomes: OutcomeLog;
+  /** The routes new mail is matched against (configuration first, then each module's). */
+  emailRoutes: readonly EmailRoute[];
+  /** `GET /api/workflows` and `countersign workflows`. */
+  workflowListing(): WorkflowListing[];
+  /** Inputs `npm run demo` submits, one run each. */
+  demoSamples: readonly { module: string; workflow: string; label: string; input: unknown }[];
+  /** The modules' sections of the manager digest. */
+  digestSections(period: { from: Date; to: Date }): Promise<DigestSection[]>;
   offlineModel: OfflineModel | undefined;
   startWorkers(): RunningWorkers;
   listen(port?: number): Promise<Server>;
   close(): Promise<void>;
 }
 
-/** The one composition root: builds connections, clients and channels and hands them down. */
+/**
+ * The platform: builds connections, clients and channels and hands them down, and registers what the modules
+ * bring. It names no use case and no handler; the composition root (compose.ts) passes both in.
+ */
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const logger =
@@ -75,31 +105,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const failpoints = createFailpoints(config.failpoints, logger);
   const clock = options.clock ?? systemClock;
 
-  let offlineModel: OfflineModel | undefined;
-  let baseURL: string | undefined;
-  let apiKey = 'offline-model';
-  if (config.model.kind === 'offline') {
-    offlineModel = await startOfflineModel({
-      port: 0,
-      latencyMs: config.offlineModelLatencyMs,
-      responders: disputeResponders(),
-    });
-    baseURL = offlineModel.baseUrl;
-  } else {
-    baseURL = config.model.baseUrl;
-    apiKey = config.model.apiKey ?? apiKey;
-  }
-  const client = new OpenAI({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: 60_000 });
-  const runner = createAgentRunner({ client, defaultModel: config.modelName, store, logger, metrics });
-
-  if (options.seedSampleData ?? config.demo) await seedSampleData(store.connection);
-  const agents = createDisputeAgents(createDisputeTools(createDisputeData(store.connection)));
   const transport = config.smtpUrl ? nodemailer.createTransport(config.smtpUrl) : undefined;
   const mailer = createMailer({ transport, from: config.mailFrom, store, failpoints, logger });
-  const outcomes = createOutcomeLog(store.connection);
   const linkFor = (cp: { _id: string }, recipient: string) =>
     approvalLink(config.publicUrl, config.appSecret, { checkpointId: cp._id, recipient, now: clock.now() });
-  // The intake workflow starts `card-dispute` runs, so it reads the engine lazily (it is built from the workflows).
+  // Modules and the email reader read the engine and the agent runner lazily: both are built from the modules.
+  let runner: AgentRunner | undefined;
   const email = createEmailParts({
     config,
     store,
@@ -109,39 +120,99 @@ export async function createApp(options: AppOptions): Promise<App> {
     queuePrefix: config.queuePrefix,
     engine: () => engine,
     linkFor,
+    inbound: options.inbound.email,
+    routes: () => catalogue.emailRoutes,
+    digestSections: (period) => catalogue.digestSections(period),
   });
-  const workflows = workflowRegistry(
-    createCardDisputeWorkflow({
-      agents,
+  /** A module or the configuration refused: let go of what is open so the process can exit with the error. */
+  const releaseOnRefusal = async () => {
+    await queues.close();
+    await redis.quit().catch(() => {});
+    transport?.close();
+    await store.close();
+  };
+  const catalogue = await buildCatalogue(
+    options.modules,
+    {
+      config,
+      store,
       mailer,
-      outcomes,
-      autonomy: config.autonomy,
-      review: {
-        ...(config.review.reminders > 0
-          ? { reminders: { everyMs: config.review.remindEveryMs, max: config.review.reminders } }
-          : {}),
-        timeout: {
-          afterMs: config.review.timeoutMs,
-          action: config.review.timeoutAction,
-          escalateTo: config.review.escalateTo,
-        },
-      },
-    }),
-    email.workflow,
-    // Mentions in Slack threads; reads the Slack integration lazily (built below, from the engine).
-    createSlackIntakeWorkflow({
-      intakeAgent: email.intakeAgent,
-      engine: () => engine,
-      slack: () => slack?.handlerDeps,
+      logger,
+      clock,
       failpoints,
-    }),
-  );
+      engine: () => engine,
+      runner: () => {
+        if (!runner) throw new Error('the agent runner is read before the app is built');
+        return runner;
+      },
+      email: { store: email.email, threadMail: email.threadMail },
+      slack: () => slack?.handlerDeps,
+    },
+    // The configuration file's routing first (none without a file), then each module's defaults.
+    options.routing ?? {
+      email: routeEmail(config.settings),
+      slack: { commands: config.settings.routing.slack.commands },
+    },
+  ).catch(async (err: unknown) => {
+    await releaseOnRefusal();
+    throw err;
+  });
+
+  // The catalogue checked the file's routing; the names under `workflows:` can only be checked now that every
+  // module has declared its workflows. A typo there would otherwise configure nothing, silently.
+  if (config.settingsPath) {
+    const registered = catalogue.workflows.map((w) => w.name);
+    const settingsWithoutRouting = { ...config.settings, routing: { email: [], slack: { commands: {} } } };
+    const problems = unknownWorkflowProblems(settingsWithoutRouting, registered, config.settingsPath);
+    if (problems.length > 0) {
+      await releaseOnRefusal();
+      throw new ConfigError(problems);
+    }
+  }
+
+  let offlineModel: OfflineModel | undefined;
+  let baseURL: string | undefined;
+  let apiKey = 'offline-model';
+  if (config.model.kind === 'offline') {
+    offlineModel = await startOfflineModel({
+      port: 0,
+      latencyMs: config.offlineModelLatencyMs,
+      responders: catalogue.responders,
+    });
+    baseURL = offlineModel.baseUrl;
+  } else {
+    baseURL = config.model.baseUrl;
+    apiKey = config.model.apiKey ?? apiKey;
+  }
+  const client = new OpenAI({ apiKey, ...(baseURL ? { baseURL } : {}), maxRetries: 0, timeout: 60_000 });
+  // Agents choose a provider and model in the configuration file; without any choice no run is read to find one.
+  const settings = config.settings;
+  const choosesModels =
+    Object.keys(settings.agents).length > 0 || Object.values(settings.workflows).some((w) => w.agents !== undefined);
+  runner = createAgentRunner({
+    client,
+    defaultModel: config.modelName,
+    store,
+    logger,
+    metrics,
+    providers: providersFromSettings(revealProviders(settings), {}),
+    ...(choosesModels
+      ? {
+          chooseModel: (agent: string, workflow: string | undefined) => agentModel(settings, workflow, agent),
+          workflowOf: async (runId: string) =>
+            (await store.runs.findById(runId, { workflow: 1 }).lean<{ workflow: string }>())?.workflow,
+        }
+      : {}),
+  });
+
+  if (options.seedSampleData ?? config.demo) await catalogue.seedSampleData();
+  const workflows = workflowRegistry(...catalogue.workflows);
 
   const deps: EngineDeps = {
     store,
     queues,
     workflows,
-    agents: agentRegistry(...Object.values(agents), email.intakeAgent),
+    agents: agentRegistry(...catalogue.agents),
     runner,
     clock,
     logger,
@@ -153,15 +224,40 @@ export async function createApp(options: AppOptions): Promise<App> {
       approverEmails: config.approverEmails,
       leaseMs: config.runLeaseMs,
       reconcileIntervalMs: config.reconcileIntervalMs,
+      autonomyCeiling: config.autonomy,
+      workflowAutonomy: workflowAutonomyCeilings(config.settings),
       ...options.settings,
     },
   };
   const engine = createEngine(deps);
   // --- Slack (issue 3): Bolt at /slack/events, checkpoint cards, the approver directory, the `slack` queue. ---
-  const slack = createSlackIntegration({ config, engine, store, workflows, runner, logger, clock, redis });
+  const slack = createSlackIntegration({
+    config,
+    engine,
+    store,
+    workflows,
+    runner,
+    logger,
+    clock,
+    redis,
+    inbound: options.inbound.slack,
+    intake: catalogue.slack,
+  });
   if (slack) deps.directories.push(slack.directory);
   // --- end Slack ---
-  const httpApp = createHttpApp({ config, engine, store, redis, metrics, logger, now: () => clock.now() });
+  const httpApp = createHttpApp(
+    {
+      config,
+      engine,
+      store,
+      redis,
+      metrics,
+      logger,
+      now: () => clock.now(),
+      workflows: { startsByWebhook: (name) => catalogue.webhooks.has(name), listing: catalogue.listing },
+    },
+    options.inbound.http,
+  );
   const http = slack ? slack.mount(httpApp) : httpApp;
   const channels = [email.channel];
   if (slack) channels.push(slack.channel);
@@ -175,7 +271,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     engine,
     deps,
     http,
-    outcomes,
+    emailRoutes: catalogue.emailRoutes,
+    workflowListing: catalogue.listing,
+    demoSamples: catalogue.demoSamples,
+    digestSections: catalogue.digestSections,
     offlineModel,
     startWorkers() {
       const w = startWorkers(deps, {

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { AUTONOMY_LEVELS, type Autonomy, loadSettings, type ReviewPolicy, type Settings } from './settings.js';
+import type { ReadFile } from './settings-file.js';
 
-/** Autonomy levels in increasing order of what the AI may do without a person. */
-const AUTONOMY_LEVELS = ['manual', 'shadow', 'assisted', 'autonomous'] as const;
-export type Autonomy = (typeof AUTONOMY_LEVELS)[number];
+export { ConfigError } from './config-error.js';
+export type { Autonomy } from './settings.js';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
@@ -124,6 +126,8 @@ const envSchema = z
         .default('escalate'),
     ),
     ESCALATE_TO: optionalString,
+    /** Path of the configuration file (JSON or YAML); its own problems are reported by path inside it. */
+    COUNTERSIGN_CONFIG: optionalString,
     /** Test-only fault injection: comma list of failpoint names at which the process kills itself. */
     COUNTERSIGN_FAILPOINTS: optionalString,
   })
@@ -184,14 +188,8 @@ export interface Config {
   offlineModelLatencyMs: number;
   failpoints: Set<string>;
   queuePrefix: string;
-  /** Reminders and the timeout path of human checkpoints. */
-  review: {
-    remindEveryMs: number;
-    reminders: number;
-    timeoutMs: number;
-    timeoutAction: 'escalate' | 'reject' | 'approve' | 'keep-waiting';
-    escalateTo: { emails: string[]; slackUsers: string[]; slackChannels: string[]; slackGroups: string[] };
-  };
+  /** Reminders and the timeout path of human checkpoints (env defaults; `reviewPolicy()` applies the file's). */
+  review: ReviewPolicy;
   workerLockMs: number;
   runLeaseMs: number;
   reconcileIntervalMs: number;
@@ -208,6 +206,14 @@ export interface Config {
   autoReply: { limit: number; windowMs: number };
   digestCron: string | undefined;
   digest: { timezones: Record<string, string>; sendEmpty: boolean };
+  /**
+   * The configuration file (`COUNTERSIGN_CONFIG`); empty without one. Precedence: a value the file sets for a
+   * workflow overrides the env default for that workflow (APPROVER_EMAILS, CHECKPOINT_*, ESCALATE_TO); `AUTONOMY`
+   * stays the deployment-wide ceiling over every workflow's own `autonomy`.
+   */
+  settings: Settings;
+  /** Where `settings` came from (COUNTERSIGN_CONFIG), for error lines that name it. */
+  settingsPath: string | undefined;
 }
 
 /** `ESCALATE_TO=lead@example.com,U024BE7LH,#disputes,S0614TZR7`: emails, Slack users, channels and user groups. */
@@ -230,30 +236,33 @@ function parseEscalateTo(raw: string | undefined) {
   return out;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.join('\n')}`);
-  }
-}
-
 /** Demo-only secrets: fixed so links printed by `npm run demo` survive a restart; never used outside demo mode. */
 const DEMO_APP_SECRET = 'countersign-demo-secret-not-for-production-use';
 const DEMO_API_TOKEN = 'demo-api-token-not-secret';
 
 /**
- * Parses the environment once, for the composition root. Nothing else reads `process.env`.
- * Throws ConfigError listing one line per bad variable.
+ * Parses the environment once, for the composition root, and loads the configuration file it names. Nothing else
+ * reads `process.env`. Throws ConfigError listing one line per bad variable and per problem in the file, together.
  */
-export function parseEnv(source: Record<string, string | undefined>): Config {
+export function parseEnv(source: Record<string, string | undefined>, options: { readFile?: ReadFile } = {}): Config {
   const parsed = envSchema.safeParse(source);
+  const problems: string[] = [];
   if (!parsed.success) {
     const byVar = new Map<string, string>();
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? 'environment');
       if (!byVar.has(name)) byVar.set(name, `${name}: ${issue.message}`);
     }
-    throw new ConfigError([...byVar.values()]);
+    problems.push(...byVar.values());
   }
+  let settings: Settings | undefined;
+  try {
+    settings = loadSettings(source.COUNTERSIGN_CONFIG, options.readFile, source);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (!parsed.success || !settings) throw new ConfigError(problems);
   const env = parsed.data;
   const demo = env.COUNTERSIGN_DEMO === '1' || env.COUNTERSIGN_DEMO === 'true';
   const offline = env.OPENAI_API_KEY === undefined && env.OPENAI_BASE_URL === undefined;
@@ -317,5 +326,7 @@ export function parseEnv(source: Record<string, string | undefined>): Config {
       ),
       sendEmpty: env.DIGEST_SEND_EMPTY === '1' || env.DIGEST_SEND_EMPTY === 'true',
     },
+    settings,
+    settingsPath: env.COUNTERSIGN_CONFIG,
   };
 }

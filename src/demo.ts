@@ -1,5 +1,4 @@
-import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
-import { type App, createApp } from './app.js';
+import type { App, AppOptions } from './app.js';
 import { approvalLink } from './approvals/tokens.js';
 import { startMailCatcher } from './channels/mail-catcher.js';
 import type { Config } from './config.js';
@@ -8,12 +7,14 @@ import { SIGNATURE_HEADER, signWebhook, webhookSecretOf } from './http/signature
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /**
- * `npm run demo`: Countersign with the offline model and a local mail catcher, one sample dispute submitted
- * through the signed webhook like any client would, and the approval link printed once the run waits.
+ * `npm run demo`: Countersign with the offline model and a local mail catcher, one sample run per module (each
+ * module's `demoSamples`) submitted through the signed webhook like any client would, and the approval link
+ * printed once each run waits. `DEMO_WORKFLOWS=refund-request` (comma-separated) picks which samples run.
  */
 export async function runDemo(
   env: Record<string, string | undefined>,
   loadConfig: (env: Record<string, string | undefined>) => Config | number,
+  createApp: (options: Omit<AppOptions, 'modules' | 'inbound'>) => Promise<App>,
 ): Promise<number> {
   const catcher = await startMailCatcher({
     port: Number(env.DEMO_SMTP_PORT ?? 2525),
@@ -35,23 +36,37 @@ export async function runDemo(
     `Countersign demo on ${config.publicUrl} (model: ${config.modelName === 'offline' ? 'the offline model' : config.modelName})`,
   );
   say(`  mail catcher: ${catcher.url} (emails are printed here)`);
+  say(`  processes: ${[...new Set(app.demoSamples.map((s) => s.module))].join(', ') || 'none with demo samples'}`);
 
-  const body = JSON.stringify(SAMPLE_DISPUTES.needsReview);
+  const wanted = (env.DEMO_WORKFLOWS ?? '')
+    .split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
+  const samples = app.demoSamples.filter((s) => wanted.length === 0 || wanted.includes(s.workflow));
+  if (samples.length === 0) say(`\nNo demo sample matches DEMO_WORKFLOWS=${env.DEMO_WORKFLOWS ?? ''}.`);
   const secret = webhookSecretOf(config) ?? config.appSecret;
-  const res = await fetch(`http://127.0.0.1:${config.port}/webhooks/card-dispute`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      [SIGNATURE_HEADER]: signWebhook(secret, body),
-      'idempotency-key': `demo-${Date.now()}`,
-    },
-    body,
-  });
-  const { runId } = (await res.json()) as { runId: string };
-  say(`\nSubmitted a sample dispute by signed webhook → run ${runId}`);
-  say(`  dashboard: ${config.publicUrl}/`);
-  say(`  the run:   curl -H 'Authorization: Bearer ${config.apiToken}' ${config.publicUrl}/api/runs/${runId}`);
-  await followUntilCheckpoint(app, runId, config);
+  for (const sample of samples) {
+    const body = JSON.stringify(sample.input);
+    const res = await fetch(`http://127.0.0.1:${config.port}/webhooks/${sample.workflow}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [SIGNATURE_HEADER]: signWebhook(secret, body),
+        'idempotency-key': `demo-${sample.workflow}-${Date.now()}`,
+      },
+      body,
+    });
+    if (!res.ok) {
+      say(`\n${sample.module}: ${sample.workflow} refused the sample (${res.status}): ${await res.text()}`);
+      continue;
+    }
+    const { runId } = (await res.json()) as { runId: string };
+    say(`\n[${sample.module}] Submitted ${sample.label} by signed webhook → ${sample.workflow} run ${runId}`);
+    say(`  the run:   curl -H 'Authorization: Bearer ${config.apiToken}' ${config.publicUrl}/api/runs/${runId}`);
+    await followUntilCheckpoint(app, runId, config);
+  }
+  say(`\n  dashboard: ${config.publicUrl}/`);
+  say('Approve, reject or edit there; the emails appear here. Ctrl-C to stop.');
   return new Promise((resolve) => {
     const stop = () => {
       say('\nstopping…');
@@ -85,8 +100,7 @@ async function followUntilCheckpoint(app: App, runId: string, config: Config) {
         checkpointId: pending.id,
         recipient: 'approver@example.com',
       });
-      say(`\nThe run waits for a person. Open the approval link (approver@example.com):\n  ${link}`);
-      say('Approve, reject or edit the reply there; the customer email appears here. Ctrl-C to stop.');
+      say(`The run waits for a person. Open the approval link (approver@example.com):\n  ${link}`);
       return;
     }
     if (run.status === 'completed' || run.status === 'failed') {

@@ -90,14 +90,17 @@ describe('manager digest', () => {
     expect(data.decisions).toEqual({ approved: 0, edited: 1, rejected: 1, timedOut: 0 });
     expect(data.resolved).toEqual({ total: 3, withoutPerson: 1 });
     // The edited case was proposed `accept`… unless the AI said review; only clear proposals count.
-    const outcomes = await t.app.store.connection.collection('dispute_outcomes').find({}).toArray();
-    const compared = outcomes.filter(
-      (o) => o.decidedBy !== 'policy' && ['accept', 'reject'].includes(String(o.proposed)),
+    const records = await t.app.store.connection.collection('agreements').find({}).toArray();
+    const compared = records.filter(
+      (o) => o.decidedBy === 'person' && ['accept', 'reject'].includes(String(o.proposed)),
     );
     expect(data.agreement).toEqual({
       compared: compared.length,
       agreed: compared.filter((o) => o.final === o.proposed).length,
     });
+    expect(data.byWorkflow).toEqual([
+      { workflow: 'card-dispute', resolved: { total: 3, withoutPerson: 1 }, agreement: data.agreement },
+    ]);
     const calls = await t.app.store.modelCalls.find({}).lean();
     expect(data.usage.calls).toBe(calls.length);
     expect(data.usage.inputTokens).toBe(calls.reduce((s, c) => s + c.inputTokens, 0));
@@ -140,6 +143,18 @@ describe('manager digest', () => {
     });
     const { text } = digestEmail(data, { timeZone: 'UTC', dashboardUrl: t.baseUrl });
     expect(text).toContain('Mail quarantined for a look: 3 (sender-rate 2, unparseable MIME 1)');
+  });
+
+  it("carries each module's own section into the email", async () => {
+    const now = new Date();
+    const withSections = {
+      ...options,
+      sections: async () => [{ title: 'Refund requests', rows: [{ label: 'Refunded', value: '3 (EUR 120.00)' }] }],
+    };
+    const data = await computeDigest(withSections, MANAGER, new Date(now.getTime() - 60_000), now);
+    const { text, html } = digestEmail(data, { timeZone: 'UTC', dashboardUrl: t.baseUrl });
+    expect(text).toContain('Refund requests\n  Refunded: 3 (EUR 120.00)');
+    expect(html).toContain('Refund requests');
   });
 
   it('schedules one digest per recipient on DIGEST_CRON in their time zone', async () => {

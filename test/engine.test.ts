@@ -1,21 +1,17 @@
 import OpenAI from 'openai';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent } from '../src/agents/define.js';
 import { createAgentRunner } from '../src/agents/runtime.js';
-import { agentRegistry, defaultSettings, type EngineDeps } from '../src/engine/deps.js';
+import { agentRegistry, type EngineDeps } from '../src/engine/deps.js';
 import { createEngine } from '../src/engine/engine.js';
-import { noFailpoints } from '../src/engine/failpoints.js';
-import { createQueues, redisConnection } from '../src/engine/queues.js';
 import type { Engine, RunView } from '../src/engine/types.js';
 import { type RunningWorkers, startWorkers } from '../src/engine/workers.js';
-import { defineWorkflow, workflowRegistry } from '../src/engine/workflow.js';
+import { defineWorkflow } from '../src/engine/workflow.js';
 import { NonRetryable } from '../src/errors.js';
-import { createMetrics } from '../src/metrics.js';
 import { type OfflineModel, startOfflineModel } from '../src/offline-model/index.js';
-import { openStore, type Store } from '../src/store/models.js';
-import { redisUrl, testMongoUri, uniquePrefix } from './support/env.js';
+import type { Store } from '../src/store/models.js';
+import { closeEngineDeps, testEngineDeps } from './support/engine-deps.js';
 
 const echo = defineAgent({
   name: 'echo',
@@ -111,7 +107,8 @@ function refuseFirst(what: string): Promise<void> {
   flakyTold.push(what);
   return Promise.resolve();
 }
-let clockOffsetMs = 0;
+/** Moves the engine's clock forward (reminders and timeouts fall due). */
+let advanceClock: (ms: number) => void;
 
 let store: Store;
 let model: OfflineModel;
@@ -120,27 +117,19 @@ let engine: Engine;
 let workers: RunningWorkers;
 
 beforeAll(async () => {
-  store = await openStore(testMongoUri('engine'));
   model = await startOfflineModel({
     latencyMs: 0,
     responders: [{ agent: 'echo', respond: ({ input }) => ({ output: { said: (input as { word: string }).word } }) }],
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const metrics = createMetrics();
   const client = new OpenAI({ apiKey: 'offline', baseURL: model.baseUrl, maxRetries: 0 });
-  deps = {
-    store,
-    queues: createQueues(redisConnection(redisUrl()), uniquePrefix('engine')),
-    workflows: workflowRegistry(probe, gate),
+  ({ deps, advance: advanceClock } = await testEngineDeps({
+    label: 'engine',
+    workflows: [probe, gate],
     agents: agentRegistry(echo),
-    runner: createAgentRunner({ client, defaultModel: 'offline', store, logger }),
-    clock: { now: () => new Date(Date.now() + clockOffsetMs) },
-    logger,
-    metrics,
-    failpoints: noFailpoints,
-    directories: [],
-    settings: { ...defaultSettings, leaseMs: 2_000, reconcileIntervalMs: 60_000, agentBackoffMs: 50 },
-  };
+    runner: ({ store, logger }) => createAgentRunner({ client, defaultModel: 'offline', store, logger }),
+    settings: { agentBackoffMs: 50 },
+  }));
+  store = deps.store;
   engine = createEngine(deps);
   workers = startWorkers(deps, {
     concurrency: 4,
@@ -167,10 +156,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await workers?.close();
-  await deps?.queues.close();
-  await deps?.queues.connection.quit();
+  if (deps) await closeEngineDeps(deps);
   await model?.close();
-  await store?.close();
 });
 
 async function finished(runId: string): Promise<RunView> {
@@ -339,13 +326,13 @@ describe('human checkpoints', () => {
       source: { channel: 'api' },
     });
     const cpId = (await waiting(runId)).checkpoints[0]?.id ?? '';
-    clockOffsetMs += 61_000;
+    advanceClock(61_000);
     await workers.reconcileNow();
     await until(() => told.includes(`reminder:${cpId}:1`));
-    clockOffsetMs += 61_000;
+    advanceClock(61_000);
     await workers.reconcileNow();
     await until(() => told.includes(`reminder:${cpId}:2`));
-    clockOffsetMs += 600_000;
+    advanceClock(600_000);
     await workers.reconcileNow();
     await workers.reconcileNow();
     await until(() => told.includes(`escalated:${cpId}`));
@@ -371,7 +358,7 @@ describe('human checkpoints', () => {
       source: { channel: 'api' },
     });
     const cpId = (await waiting(runId)).checkpoints[0]?.id ?? '';
-    clockOffsetMs += 601_000;
+    advanceClock(601_000);
     await Promise.all([workers.reconcileNow(), workers.reconcileNow()]);
     const run = await finished(runId);
     expect(run.output).toMatchObject({ decision: 'reject', actor: 'timeout' });

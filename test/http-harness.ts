@@ -2,7 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { z } from 'zod';
+import { inbound } from '../compose.js';
 import { type Config, parseEnv } from '../src/config.js';
+import type { DelegationRequest, DelegationView } from '../src/engine/delegation.js';
 import type { DecisionRequest, Engine, RunView, StartRunRequest } from '../src/engine/types.js';
 import { AlreadyDecided, InvalidInput, issuesOf, NotAuthorized, NotFound } from '../src/errors.js';
 import { createHttpApp } from '../src/http/server.js';
@@ -54,6 +56,33 @@ export class FakeEngine implements Engine {
 
   hasWorkflow(name: string): boolean {
     return name === 'card-dispute';
+  }
+
+  /** HTTP tests of /api/agreement use the real engine (test/agreement.test.ts); nothing is decided here. */
+  async agreementStats() {
+    return { workflows: [] };
+  }
+
+  /** Delegation rules are tested against the real engine (test/delegation.test.ts); this keeps what was set. */
+  readonly delegations = new Map<string, DelegationView>();
+  async setDelegation(req: DelegationRequest): Promise<DelegationView> {
+    const view = {
+      approver: req.approver,
+      delegate: req.delegate,
+      until: new Date(req.until),
+      reason: req.reason ?? null,
+      createdBy: req.createdBy,
+      createdAt: new Date(),
+      active: true,
+    };
+    this.delegations.set(req.approver.toLowerCase(), view);
+    return view;
+  }
+  async clearDelegation(approver: string): Promise<{ cleared: number }> {
+    return { cleared: this.delegations.delete(approver.toLowerCase()) ? 1 : 0 };
+  }
+  async listDelegations(): Promise<DelegationView[]> {
+    return [...this.delegations.values()];
   }
 
   async startRun(req: StartRunRequest): Promise<{ runId: string; created: boolean }> {
@@ -200,15 +229,20 @@ export async function startHarness(
   const engine = opts.engine ?? new FakeEngine();
   const metrics = createMetrics();
   const config = opts.config ?? testConfig();
-  const app = createHttpApp({
-    config,
-    engine,
-    store,
-    redis,
-    metrics,
-    logger: pino({ level: 'silent' }),
-    now: opts.now,
-  });
+  const app = createHttpApp(
+    {
+      config,
+      engine,
+      store,
+      redis,
+      metrics,
+      logger: pino({ level: 'silent' }),
+      now: opts.now,
+      // The engine double's workflows stand in for the modules' `intake.webhooks`.
+      workflows: { startsByWebhook: (name) => engine.hasWorkflow(name), listing: () => [] },
+    },
+    inbound.http,
+  );
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;

@@ -1,6 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
 import type { SlackMessageDoc } from '../src/channels/slack/collections.js';
@@ -8,39 +5,16 @@ import { hasPendingCheckpoint, startTestApp, type TestApp } from './support/app.
 import { waitFor } from './support/imap-app.js';
 import { APPROVALS, PEOPLE, SIGNING_SECRET } from './support/slack-app.js';
 import { BOT_TOKEN, type SlackStandin, startSlackStandin } from './support/slack-standin.js';
+import { killedBy, stopWorker, workerProcesses } from './support/worker-process.js';
 
 /**
  * A worker that dies after Slack accepted a card but before the card's ts was recorded must not leave the next
  * worker to post a second card: the retry finds the first one by its message metadata and adopts it.
  */
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 let t: TestApp;
 let slack: SlackStandin;
-const children = new Set<ChildProcess>();
-
-/** A real `countersign worker` process, as an operator would start it. */
-function startWorker(failpoints = ''): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', 'worker'], {
-    cwd: root,
-    env: { ...process.env, ...t.env, COUNTERSIGN_FAILPOINTS: failpoints },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function killedBy(child: ChildProcess): Promise<string | null> {
-  const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
-  return signal;
-}
-
-async function stop(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
+const workers = workerProcesses(() => t.env);
 
 beforeAll(async () => {
   slack = await startSlackStandin();
@@ -58,7 +32,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  workers.killAll();
   await t?.close();
   await slack?.close();
 });
@@ -79,7 +53,7 @@ async function crashAfterPost(customerEmail: string): Promise<string> {
   const res = await t.webhook('card-dispute', { ...SAMPLE_DISPUTES.needsReview, customerEmail });
   expect(res.status).toBe(202);
   const { runId } = (await res.json()) as { runId: string };
-  expect(await killedBy(startWorker('after-slack-post:channel'))).toBe('SIGKILL');
+  expect(await killedBy(workers.start('after-slack-post:channel'))).toBe('SIGKILL');
   const run = await t.waitForRun(runId, hasPendingCheckpoint, 60_000);
   const checkpointId = run.checkpoints[0]?.id ?? '';
   expect(cardsOf(checkpointId)).toHaveLength(1);
@@ -108,7 +82,7 @@ describe('a worker killed between chat.postMessage and recording the ts', () => 
       event_type: 'countersign_checkpoint',
       event_payload: { checkpoint_id: checkpointId, copy_id: `${checkpointId}:${APPROVALS}` },
     });
-    const survivor = startWorker();
+    const survivor = workers.start();
     try {
       expect(await adoptedTs(checkpointId)).toBe(card?.ts);
       const lookups = slack.callsTo('conversations.history').filter((c) => c.args.channel === APPROVALS);
@@ -124,7 +98,7 @@ describe('a worker killed between chat.postMessage and recording the ts', () => 
       expect(cardsOf(checkpointId)).toHaveLength(1);
       expect(JSON.stringify(card?.blocks)).not.toContain('countersign.approve');
     } finally {
-      await stop(survivor);
+      await stopWorker(survivor);
     }
   }, 180_000);
 
@@ -133,7 +107,7 @@ describe('a worker killed between chat.postMessage and recording the ts', () => 
     const [card] = cardsOf(checkpointId);
     const before = slack.callsTo('conversations.history').length;
     slack.rateLimitNext('conversations.history', 1);
-    const survivor = startWorker();
+    const survivor = workers.start();
     try {
       expect(await adoptedTs(checkpointId)).toBe(card?.ts);
       const lookups = slack.callsTo('conversations.history').slice(before);
@@ -141,14 +115,14 @@ describe('a worker killed between chat.postMessage and recording the ts', () => 
       expect((lookups[1]?.at ?? 0) - (lookups[0]?.at ?? 0)).toBeGreaterThanOrEqual(1_000);
       expect(cardsOf(checkpointId)).toHaveLength(1);
     } finally {
-      await stop(survivor);
+      await stopWorker(survivor);
     }
   }, 180_000);
 
   it('posts the card once on the retry when the first attempt never reached Slack', async () => {
     slack.failNext('chat.postMessage', 'internal_error', { when: (a) => a.channel === APPROVALS });
     const before = slack.callsTo('conversations.history').length;
-    const worker = startWorker();
+    const worker = workers.start();
     try {
       const res = await t.webhook('card-dispute', {
         ...SAMPLE_DISPUTES.needsReview,
@@ -168,7 +142,7 @@ describe('a worker killed between chat.postMessage and recording the ts', () => 
       expect(slack.callsTo('conversations.history').length).toBeGreaterThan(before);
       expect(cardsOf(checkpointId).map((m) => m.ts)).toEqual([ts]);
     } finally {
-      await stop(worker);
+      await stopWorker(worker);
     }
   }, 180_000);
 });

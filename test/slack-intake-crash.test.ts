@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../src/app.js';
+import { createCountersign } from '../compose.js';
+import type { App } from '../src/app.js';
 import { parseEnv } from '../src/config.js';
 import { ephemeralPort } from '../src/services/net.js';
 import { API_TOKEN } from './support/app.js';
@@ -12,6 +10,7 @@ import { appMention, eventCallback } from './support/slack-payloads.js';
 import { slackHeaders } from './support/slack-sign.js';
 import { BOT_TOKEN, type SlackStandin, startSlackStandin } from './support/slack-standin.js';
 import { type SmtpCapture, startSmtpCapture } from './support/smtp-capture.js';
+import { killedBy, stopWorker, workerProcesses } from './support/worker-process.js';
 
 /**
  * A Slack conversation survives workers killed with SIGKILL at its worst moments: right after the question was
@@ -19,37 +18,13 @@ import { type SmtpCapture, startSmtpCapture } from './support/smtp-capture.js';
  * The HTTP side runs in this process; the workers are real `countersign worker` processes.
  */
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const SUPPORT = 'CCRASH';
 let app: App;
 let slack: SlackStandin;
 let smtp: SmtpCapture;
 let env: Record<string, string>;
 let baseUrl: string;
-const children = new Set<ChildProcess>();
-
-function startWorker(failpoints = ''): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', 'worker'], {
-    cwd: root,
-    env: { ...process.env, ...env, COUNTERSIGN_FAILPOINTS: failpoints },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function killedBy(child: ChildProcess): Promise<string | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.signalCode;
-  const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
-  return signal;
-}
-
-async function stop(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
+const workers = workerProcesses(() => env);
 
 beforeAll(async () => {
   slack = await startSlackStandin();
@@ -79,11 +54,11 @@ beforeAll(async () => {
     SLACK_API_URL: slack.url,
     SLACK_APPROVALS_CHANNEL: APPROVALS,
   };
-  app = await createApp({ config: parseEnv(env), seedSampleData: true });
+  app = await createCountersign({ config: parseEnv(env), seedSampleData: true });
   await app.listen(port);
 });
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  workers.killAll();
   await app?.close();
   await slack?.close();
   await smtp?.close();
@@ -105,7 +80,7 @@ describe('a Slack conversation with workers killed (SIGKILL)', () => {
   it('asks once and starts the dispute once across two crashes', async () => {
     const ts = '1740000001.000100';
     // Worker 1 dies right after Slack accepted the question, before the post was recorded anywhere.
-    const first = startWorker('after-slack-post:slack-intake-question');
+    const first = workers.start('after-slack-post:slack-intake-question');
     await event(
       eventCallback(
         appMention({
@@ -121,7 +96,7 @@ describe('a Slack conversation with workers killed (SIGKILL)', () => {
 
     // Worker 2 retries the step: it finds our marker in the thread (conversations.replies) instead of posting again.
     // It then dies right after reading the answer, before that read was journaled.
-    const second = startWorker('after-step:read-answer-0-0');
+    const second = workers.start('after-step:read-answer-0-0');
     await slack.waitFor(() => slack.callsTo('conversations.replies').length > 0, 60_000);
     const intake = await app.store.runs.findOne({ workflow: 'slack-intake', 'source.key': `intake:${SUPPORT}:${ts}` });
     await waitForWaiting(intake?._id ?? '');
@@ -139,7 +114,7 @@ describe('a Slack conversation with workers killed (SIGKILL)', () => {
     expect(await killedBy(second)).toBe('SIGKILL');
 
     // Worker 3 reads the answer again from the stored thread and finishes.
-    const third = startWorker();
+    const third = workers.start();
     await slack.waitFor(() => replies(ts).find((m) => m.text.includes('started the dispute')), 60_000);
     expect(replies(ts).map((m) => (m.text.includes('charge id') ? 'question' : 'started'))).toEqual([
       'question',
@@ -148,7 +123,7 @@ describe('a Slack conversation with workers killed (SIGKILL)', () => {
     const disputes = await app.store.runs.find({ workflow: 'card-dispute', 'source.key': `${SUPPORT}:${ts}` }).lean();
     expect(disputes).toHaveLength(1);
     expect(disputes[0]?.input).toMatchObject({ customerEmail: 'crash@example.com', chargeId: 'ch_2001', amount: 199 });
-    await stop(third);
+    await stopWorker(third);
   }, 180_000);
 });
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
-import { type App, createApp } from '../src/app.js';
+import { createCountersign } from '../compose.js';
+import type { App } from '../src/app.js';
 import { parseEnv } from '../src/config.js';
 import { ephemeralPort } from '../src/services/net.js';
 import { API_TOKEN, hasPendingCheckpoint } from './support/app.js';
@@ -56,7 +57,7 @@ beforeAll(async () => {
     SLACK_API_URL: slack.url,
     SLACK_APPROVALS_CHANNEL: APPROVALS,
   };
-  app = await createApp({ config: parseEnv(env), seedSampleData: true, settings: { reconcileGraceMs: 500 } });
+  app = await createCountersign({ config: parseEnv(env), seedSampleData: true, settings: { reconcileGraceMs: 500 } });
   app.startWorkers();
   queue = watchSlackQueue(app.config.queuePrefix);
   await socket.waitFor(() => socket.connections === 1 && socket.open === 1);

@@ -1,4 +1,5 @@
-import { type Connection, type Model, Schema } from 'mongoose';
+import type { Connection } from 'mongoose';
+import { sampleModel, upsertSampleDocs } from '../../src/store/sample-collections.js';
 import {
   type Charge,
   type Customer,
@@ -24,17 +25,9 @@ export interface DisputeData {
   disputeHistory(email: string): Promise<PriorDispute[]>;
 }
 
-const opts = { versionKey: false, minimize: false } as const;
-
-// Registered on the given connection only, once: a test file and the app may both ask for the same connection.
-function model<T>(conn: Connection, name: string, collection: string, fields: Record<string, unknown>): Model<T> {
-  const existing = conn.models[name] as Model<T> | undefined;
-  return existing ?? conn.model<T>(name, new Schema<T>({ _id: String, ...fields }, { ...opts, collection }));
-}
-
 function models(conn: Connection) {
   return {
-    customers: model<Customer>(conn, 'SampleCustomer', 'sample_customers', {
+    customers: sampleModel<Customer>(conn, 'SampleCustomer', 'sample_customers', {
       name: String,
       country: String,
       plan: String,
@@ -42,7 +35,7 @@ function models(conn: Connection) {
       emailVerified: Boolean,
       flags: [String],
     }),
-    charges: model<Charge>(conn, 'SampleCharge', 'sample_charges', {
+    charges: sampleModel<Charge>(conn, 'SampleCharge', 'sample_charges', {
       customerEmail: { type: String, index: true },
       amount: Number,
       currency: String,
@@ -53,14 +46,14 @@ function models(conn: Connection) {
       card: { brand: String, last4: String },
       fulfillment: { kind: String, deliveredAt: Date, carrier: String, tracking: String },
     }),
-    usage: model<UsageEvent>(conn, 'SampleUsage', 'sample_usage', {
+    usage: sampleModel<UsageEvent>(conn, 'SampleUsage', 'sample_usage', {
       customerEmail: { type: String, index: true },
       at: Date,
       kind: String,
       device: String,
       ip: String,
     }),
-    disputes: model<PriorDispute>(conn, 'SampleDispute', 'sample_disputes', {
+    disputes: sampleModel<PriorDispute>(conn, 'SampleDispute', 'sample_disputes', {
       customerEmail: { type: String, index: true },
       chargeId: String,
       reason: String,
@@ -73,16 +66,10 @@ function models(conn: Connection) {
 /** Writes the sample business by `_id`; running it again leaves the same documents (demo start, every test). */
 export async function seedSampleData(connection: Connection): Promise<void> {
   const m = models(connection);
-  const upsertAll = async <T extends { _id: string }>(target: Model<T>, docs: T[]) => {
-    await target.bulkWrite(
-      docs.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })) as never,
-      { ordered: false },
-    );
-  };
-  await upsertAll(m.customers, SAMPLE_CUSTOMERS);
-  await upsertAll(m.charges, SAMPLE_CHARGES);
-  await upsertAll(m.usage, SAMPLE_USAGE);
-  await upsertAll(m.disputes, SAMPLE_DISPUTES_HISTORY);
+  await upsertSampleDocs(m.customers, SAMPLE_CUSTOMERS);
+  await upsertSampleDocs(m.charges, SAMPLE_CHARGES);
+  await upsertSampleDocs(m.usage, SAMPLE_USAGE);
+  await upsertSampleDocs(m.disputes, SAMPLE_DISPUTES_HISTORY);
 }
 
 const toCustomer = (c: Customer): Customer => ({

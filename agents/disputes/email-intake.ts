@@ -23,7 +23,7 @@ import {
 } from './intake-agent.js';
 import { CARD_DISPUTE } from './workflow.js';
 
-const EMAIL_INTAKE = 'email-intake';
+export const EMAIL_INTAKE = 'email-intake';
 /** Questions before we stop asking; each needs an answer from the customer, so this also bounds our writes. */
 const MAX_QUESTIONS = 3;
 const ANSWER_WAIT_MS = 7 * 24 * 3_600_000;

@@ -1,5 +1,10 @@
-import type { z } from 'zod';
-import type { Reply, Responder, RespondRequest } from '../../src/offline-model/index.js';
+import {
+  askForTools,
+  type Reply,
+  type Responder,
+  type RespondRequest,
+  toolResultReader,
+} from '../../src/offline-model/index.js';
 import {
   type EvidenceFindings,
   evidenceInputSchema,
@@ -18,32 +23,13 @@ import { toolResultSchemas } from './tools.js';
  * How the offline model plays the four dispute agents: like a careful model, each asks for its tools first (with
  * arguments from its input), then answers only from what the tools returned. Deterministic by construction.
  */
-type ToolName = keyof typeof toolResultSchemas;
-type Call = { name: string; arguments: Record<string, unknown> };
-
-/** The parsed result of a tool already called, `undefined` if not called yet, `null` if it failed. */
-function resultOf<N extends ToolName>(
-  req: RespondRequest,
-  name: N,
-): z.infer<(typeof toolResultSchemas)[N]> | null | undefined {
-  const hit = req.toolResults.findLast((r) => r.name === name);
-  if (!hit) return undefined;
-  const parsed = toolResultSchemas[name].safeParse(hit.result);
-  return parsed.success ? (parsed.data as z.infer<(typeof toolResultSchemas)[N]>) : null;
-}
-
-/** Asks for the tools not called yet (and offered); an empty list means: answer now. */
-function ask(req: RespondRequest, calls: Call[]): Reply | null {
-  const called = new Set(req.toolResults.map((r) => r.name));
-  const wanted = calls.filter((c) => !called.has(c.name) && req.availableTools.includes(c.name));
-  return wanted.length > 0 ? { toolCalls: wanted } : null;
-}
+const resultOf = toolResultReader(toolResultSchemas);
 
 const DAY_MS = 86_400_000;
 
 function evidenceCollector(req: RespondRequest): Reply {
   const input = evidenceInputSchema.parse(req.input);
-  const first = ask(req, [
+  const first = askForTools(req, [
     { name: 'get_charge', arguments: { chargeId: input.chargeId } },
     { name: 'list_customer_charges', arguments: { customerEmail: input.customerEmail } },
   ]);
@@ -51,7 +37,7 @@ function evidenceCollector(req: RespondRequest): Reply {
   const charge = resultOf(req, 'get_charge')?.charge ?? null;
   if (charge) {
     const usageCall = { customerEmail: input.customerEmail, since: charge.createdAt };
-    const second = ask(req, [{ name: 'get_product_usage', arguments: usageCall }]);
+    const second = askForTools(req, [{ name: 'get_product_usage', arguments: usageCall }]);
     if (second) return second;
   }
   const usage = charge ? resultOf(req, 'get_product_usage') : null;
@@ -124,7 +110,7 @@ function evidenceCollector(req: RespondRequest): Reply {
 
 function accountRisk(req: RespondRequest): Reply {
   const input = riskInputSchema.parse(req.input);
-  const pending = ask(req, [
+  const pending = askForTools(req, [
     { name: 'get_customer', arguments: { customerEmail: input.customerEmail } },
     { name: 'get_dispute_history', arguments: { customerEmail: input.customerEmail } },
   ]);
@@ -196,7 +182,7 @@ const INSTRUCTIONS =
 
 function languageAnalyst(req: RespondRequest): Reply {
   const input = languageInputSchema.parse(req.input);
-  const pending = ask(req, [{ name: 'get_reason_code', arguments: { reason: input.reason } }]);
+  const pending = askForTools(req, [{ name: 'get_reason_code', arguments: { reason: input.reason } }]);
   if (pending) return pending;
   const text = input.description;
   const intent = INTENT_RULES.find(([, re]) => re.test(text))?.[0] ?? REASON_INTENT[input.reason] ?? 'other';
@@ -230,7 +216,7 @@ function languageAnalyst(req: RespondRequest): Reply {
 
 function disputeManager(req: RespondRequest): Reply {
   const input = managerInputSchema.parse(req.input);
-  const pending = ask(req, [{ name: 'get_refund_policy', arguments: {} }]);
+  const pending = askForTools(req, [{ name: 'get_refund_policy', arguments: {} }]);
   if (pending) return pending;
   const policy = req.toolResults.find((r) => r.name === 'get_refund_policy')?.result;
   const limit = (policy as { reviewAboveAmount?: unknown } | undefined)?.reviewAboveAmount;

@@ -34,6 +34,8 @@ export interface OutcomeLog {
   /** Idempotent per run: recording twice keeps one document. */
   record(outcome: OutcomeRecord): Promise<{ recorded: true }>;
   get(runId: string): Promise<OutcomeDoc | null>;
+  /** Outcomes recorded in [from, to], and how many of them no person had to decide (the digest's section). */
+  countBetween(from: Date, to: Date): Promise<{ total: number; byPolicy: number }>;
 }
 
 export function createOutcomeLog(connection: Connection): OutcomeLog {
@@ -83,5 +85,13 @@ export function createOutcomeLog(connection: Connection): OutcomeLog {
       return { recorded: true };
     },
     get: (runId) => model.findById(runId).lean<OutcomeDoc>().exec(),
+    async countBetween(from, to) {
+      const recordedAt = { $gte: from, $lte: to };
+      const [total, byPolicy] = await Promise.all([
+        model.countDocuments({ recordedAt }),
+        model.countDocuments({ recordedAt, decidedBy: 'policy' }),
+      ]);
+      return { total, byPolicy };
+    },
   };
 }

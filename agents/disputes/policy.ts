@@ -1,4 +1,5 @@
 import type { Autonomy } from '../../src/config.js';
+import type { AutonomyRule } from '../../src/engine/workflow.js';
 
 const ORDER: readonly Autonomy[] = ['manual', 'shadow', 'assisted', 'autonomous'];
 
@@ -50,3 +51,9 @@ export function applyPolicy(workflowLevel: Autonomy, ceiling: Autonomy, facts: P
     ? { level, auto: true, wouldAutoDecide, reason: `${level}: clear-cut and within limits, the proposal stands` }
     : { level, auto: false, wouldAutoDecide, reason: `${level}: a person decides because ${blocker}` };
 }
+
+/**
+ * The dispute limits as the engine's autonomy rule: the engine has already capped the level (workflow setting,
+ * AUTONOMY, unverified mail) and journals the verdict, so the rule only applies the limits of that level.
+ */
+export const disputeAutonomyRule: AutonomyRule<ProposalFacts> = (facts, level) => applyPolicy(level, level, facts);

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import type { Mailer } from '../../src/channels/mailer.js';
-import type { Autonomy } from '../../src/config.js';
 import { type CheckpointSpec, defineWorkflow } from '../../src/engine/workflow.js';
 import type { createDisputeAgents } from './agents.js';
 import { disputeEvidence, disputeSummary, disputeTitle } from './checkpoint-view.js';
 import { type DisputeInput, disputeInputSchema } from './input.js';
 import type { OutcomeLog } from './outcomes.js';
-import { applyPolicy } from './policy.js';
+import { disputeAutonomyRule } from './policy.js';
 import { replyEmail } from './reply.js';
 
 export const CARD_DISPUTE = 'card-dispute';
@@ -29,10 +28,6 @@ export interface CardDisputeDeps {
   agents: ReturnType<typeof createDisputeAgents>;
   mailer: Mailer;
   outcomes: OutcomeLog;
-  /** The deployment-wide ceiling (AUTONOMY). */
-  autonomy: Autonomy;
-  /** The most this workflow allows itself (default `autonomous`: the deployment's AUTONOMY decides). */
-  workflowAutonomy?: Autonomy;
   /** Reminders and what happens when nobody decides (from config.review). */
   review?: Pick<CheckpointSpec<Record<string, unknown>>, 'reminders' | 'timeout'>;
 }
@@ -52,6 +47,10 @@ export interface CardDisputeOutput {
  */
 export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
   const { agents } = deps;
+  // Every agent whose output shaped the manager's proposal; agreement is measured per agent too.
+  const proposers = [agents.evidenceCollector, agents.accountRisk, agents.languageAnalyst, agents.disputeManager].map(
+    (a) => a.name,
+  );
   return defineWorkflow<DisputeInput, CardDisputeOutput>({
     name: CARD_DISPUTE,
     input: disputeInputSchema,
@@ -64,11 +63,18 @@ export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
       const proposal = await ctx.agent(agents.disputeManager, { dispute, evidence, risk, language });
       // Mail our own server could not verify (no DMARC pass) never gets an autonomous refund: a person decides.
       const unverified = dispute.origin?.authentication && dispute.origin.authentication.verdict !== 'pass';
-      const verdict = applyPolicy(deps.workflowAutonomy ?? 'autonomous', unverified ? 'manual' : deps.autonomy, {
-        outcome: proposal.outcome,
-        confidence: proposal.confidence,
-        amount: dispute.amount,
-        riskScore: risk.riskScore,
+      // Journaled by the engine: the level in force (this workflow's setting capped by AUTONOMY) is read once.
+      const verdict = await ctx.autonomy('autonomy', {
+        facts: {
+          outcome: proposal.outcome,
+          confidence: proposal.confidence,
+          amount: dispute.amount,
+          riskScore: risk.riskScore,
+        },
+        rule: disputeAutonomyRule,
+        ...(unverified ? { cap: 'manual' as const } : {}),
+        checkpoint: 'review',
+        agreement: { field: 'outcome', agents: proposers, proposed: proposal.outcome },
       });
 
       let final: {
@@ -96,6 +102,12 @@ export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
           values: {
             outcome: proposal.outcome === 'review' ? proposal.leaning : proposal.outcome,
             reply: proposal.reply,
+          },
+          // A proposal of `review` prefills only the manager's leaning: nothing to agree or disagree with.
+          agreement: {
+            field: 'outcome',
+            agents: proposers,
+            proposed: proposal.outcome === 'review' ? null : proposal.outcome,
           },
         });
         const agreed = proposal.outcome === 'review' ? null : review.values.outcome === proposal.outcome;

@@ -1,6 +1,6 @@
 import EmailReplyParser from 'email-reply-parser';
+import { recordInboundSuppression, sentMessages } from '../../src/channels/email/intake-records.js';
 import type { EmailStore, SentDoc } from '../../src/channels/email/store.js';
-import { isDuplicateKey } from '../../src/store/models.js';
 
 /**
  * The second loop breaker, independent of automatic-mail detection: a message that answers one of our automatic
@@ -59,7 +59,7 @@ export async function replyToAutomatic(
 ): Promise<ReplyToAutomatic | null> {
   const ids = [...new Set([mail.inReplyTo, ...[...mail.references].reverse()].filter((x): x is string => !!x))];
   if (ids.length === 0) return null;
-  const docs = await email.sent.find({ _id: { $in: ids.slice(0, 50) } }).lean<SentDoc[]>();
+  const docs = await sentMessages(email, ids);
   const byId = new Map(docs.map((d) => [d._id, d]));
   const ours = ids.map((id) => byId.get(id)).find((d): d is SentDoc => d !== undefined);
   if (!ours?.automatic) return null;
@@ -76,19 +76,12 @@ export async function recordReplyToAutomatic(
   found: ReplyToAutomatic,
   now: Date,
 ): Promise<void> {
-  await email.suppressed
-    .create({
-      _id: `inbound:${messageKey}`,
-      address: found.ours.to,
-      reason: 'reply-to-automatic',
-      kind: 'inbound',
-      threadKey: found.ours.threadKey,
-      ...(found.ours.runId ? { runId: found.ours.runId } : {}),
-      messageKey,
-      detail: found.detail,
-      at: now,
-    })
-    .catch((err: unknown) => {
-      if (!isDuplicateKey(err)) throw err;
-    });
+  await recordInboundSuppression(email, {
+    messageKey,
+    address: found.ours.to,
+    threadKey: found.ours.threadKey,
+    ...(found.ours.runId ? { runId: found.ours.runId } : {}),
+    detail: found.detail,
+    at: now,
+  });
 }

@@ -1,12 +1,22 @@
 import type { MessageStructureObject } from 'imapflow';
 import type { Logger } from 'pino';
 import { EMAIL_REPLY_EVENT, type InboundEmail, inboundEmailSchema } from '../../src/channels/email/inbound.js';
+import {
+  appendToThread,
+  claimMessage,
+  finishMessage,
+  linkIntakeRun,
+  openThread,
+  openThreadsWith,
+  storeAttachment,
+  threadsOpenedSince,
+} from '../../src/channels/email/intake-records.js';
 import type { AttachmentMeta, EmailStore, ThreadDoc } from '../../src/channels/email/store.js';
 import type { ThreadMail } from '../../src/channels/email/thread-mail.js';
 import type { Engine } from '../../src/engine/types.js';
 import { refusalText } from '../../templates/email/customer.js';
 import { classifyAutomatic, describeAutomatic } from './automatic.js';
-import { claimKey, claimMessage, finishMessage } from './claim.js';
+import { claimKey } from './claim.js';
 import { addressOf, first, messageIds, parseHeaderBlock, readAuthentication, senderOf, subjectOf } from './headers.js';
 import { type AttachmentLimits, checkLimits } from './limits.js';
 import { recordReplyToAutomatic, replyToAutomatic } from './own-replies.js';
@@ -101,7 +111,7 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
 
   const thread = await findThread(deps.email, mail);
   if (thread) {
-    const seq = await nextSeq(deps.email, thread._id, mail.messageId);
+    const seq = await appendToThread(deps.email, thread._id, mail.messageId);
     const runId = thread.caseRunId ?? thread.intakeRunId;
     await finishMessage(
       deps.email,
@@ -124,14 +134,12 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
   if (route.requireAuth === 'pass' && authentication.verdict !== 'pass')
     return finish('quarantined', 'sender-not-authenticated', common);
   const hourAgo = new Date(deps.now().getTime() - 3_600_000);
-  const recentThreads = await deps.email.threads.countDocuments({
-    customer: mail.from.address,
-    createdAt: { $gte: hourAgo },
-  });
+  const recentThreads = await threadsOpenedSince(deps.email, mail.from.address, hourAgo);
   if (recentThreads >= deps.maxNewThreadsPerSenderPerHour) return finish('quarantined', 'sender-rate', common);
 
   const threadKey = mail.messageId;
-  await openThread(deps.email, threadKey, mail, deps.now());
+  const opened = { subject: mail.subject, customer: mail.from.address, messageIds: [mail.messageId] };
+  await openThread(deps.email, threadKey, { ...opened, stage: 'intake', lastSeq: 1 }, deps.now());
   const input: InboundEmail = inboundEmailSchema.parse({
     messageKey: key,
     threadKey,
@@ -151,7 +159,7 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
     idempotencyKey: `email:${key}`,
     source: { channel: 'email', key: mail.messageId },
   });
-  await deps.email.threads.updateOne({ _id: threadKey }, { $set: { intakeRunId: runId } });
+  await linkIntakeRun(deps.email, threadKey, runId);
   await finish('done', `route:${route.name}`, { ...common, threadKey, runId, kind: 'new', seq: 1 });
   return 'processed';
 }
@@ -160,50 +168,15 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
 async function findThread(email: EmailStore, mail: ParsedEmail): Promise<ThreadDoc | null> {
   const ids = [...new Set([mail.inReplyTo, ...mail.references].filter((x): x is string => Boolean(x)))];
   if (ids.length === 0) return null;
-  const threads = await email.threads.find({ messageIds: { $in: ids }, stage: { $ne: 'closed' } }).lean<ThreadDoc[]>();
+  const threads = await openThreadsWith(email, ids);
   // The sender must be the thread's customer: someone else replying to a forwarded copy opens their own case.
   return threads.find((t) => t.customer === mail.from.address) ?? null;
-}
-
-async function openThread(email: EmailStore, threadKey: string, mail: ParsedEmail, now: Date): Promise<void> {
-  await email.threads.updateOne(
-    { _id: threadKey },
-    {
-      $setOnInsert: {
-        v: 1,
-        subject: mail.subject,
-        customer: mail.from.address,
-        messageIds: [mail.messageId],
-        stage: 'intake',
-        writes: [],
-        lastSeq: 1,
-        createdAt: now,
-      },
-      $set: { updatedAt: now },
-    },
-    { upsert: true },
-  );
-}
-
-async function nextSeq(email: EmailStore, threadKey: string, messageId: string): Promise<number> {
-  const t = await email.threads
-    .findOneAndUpdate(
-      { _id: threadKey },
-      { $inc: { lastSeq: 1 }, $addToSet: { messageIds: messageId } },
-      { returnDocument: 'after' },
-    )
-    .lean<ThreadDoc>();
-  return t?.lastSeq ?? 0;
 }
 
 async function storeAttachments(deps: ProcessDeps, mail: ParsedEmail): Promise<AttachmentMeta[]> {
   const out: AttachmentMeta[] = [];
   for (const a of mail.attachments) {
-    await deps.email.attachments.updateOne(
-      { _id: a.sha256 },
-      { $setOnInsert: { contentType: a.contentType, size: a.size, data: a.content, createdAt: deps.now() } },
-      { upsert: true },
-    );
+    await storeAttachment(deps.email, a, deps.now());
     const { content: _content, ...meta } = a;
     out.push(meta);
   }
@@ -224,22 +197,7 @@ async function refuse(
   const name = senderOf(h)?.name ?? '';
   const refKey = `refusal:${messageId}`;
   const now = deps.now();
-  await deps.email.threads.updateOne(
-    { _id: refKey },
-    {
-      $setOnInsert: {
-        v: 1,
-        subject,
-        customer: to,
-        messageIds: [],
-        stage: 'closed',
-        writes: [],
-        lastSeq: 0,
-        createdAt: now,
-      },
-    },
-    { upsert: true },
-  );
+  await openThread(deps.email, refKey, { subject, customer: to, messageIds: [], stage: 'closed', lastSeq: 0 }, now);
   const ref = { messageId, references: messageIds(first(h, 'references')), subject, to };
   await deps.threadMail.send(
     refKey,

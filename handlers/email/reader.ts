@@ -1,5 +1,6 @@
 import { ImapFlow } from 'imapflow';
 import type { Logger } from 'pino';
+import { readCursor, saveCursor } from '../../src/channels/email/intake-records.js';
 import type { EmailStore } from '../../src/channels/email/store.js';
 import { type Disposition, type FetchedMessage, type ProcessDeps, processMessage } from './process.js';
 
@@ -96,7 +97,7 @@ export function startMailboxReader(opts: ReaderOptions): MailboxReader {
     const box = c.mailbox;
     if (!box) throw new Error('no mailbox selected');
     const uidValidity = box.uidValidity.toString();
-    const cursor = await opts.email.cursors.findById(cursorId).lean();
+    const cursor = await readCursor(opts.email, cursorId);
     // A new UIDVALIDITY invalidates every UID we knew: start from the bottom. What was processed before is
     // recognised by its Message-ID claim, so nothing is replayed.
     let lastUid = cursor && cursor.uidValidity === uidValidity ? cursor.lastUid : 0;
@@ -144,11 +145,7 @@ export function startMailboxReader(opts: ReaderOptions): MailboxReader {
         const dest = kind === 'processed' ? folders.processed : folders.quarantine;
         await c.messageMove(uids, dest, { uid: true });
       }
-      await opts.email.cursors.updateOne(
-        { _id: cursorId },
-        { $set: { uidValidity, lastUid, updatedAt: new Date() } },
-        { upsert: true },
-      );
+      await saveCursor(opts.email, cursorId, { uidValidity, lastUid }, new Date());
       if (blocked) break;
     }
   }

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { findMessage, listMessages } from '../../src/channels/email/intake-records.js';
 import { emailModels, type MessageDoc } from '../../src/channels/email/store.js';
 import { NotFound } from '../../src/errors.js';
 import { requireBearer } from '../../src/http/auth.js';
@@ -42,11 +43,7 @@ export function emailReviewRoutes(deps: Pick<HttpDeps, 'config' | 'store'>): Rou
 
   router.get('/api/email/messages', async (req, res) => {
     const q = parseOrThrow(listQuery, req.query, 'query');
-    const docs = await email.messages
-      .find({ status: q.status, ...(q.before ? { receivedAt: { $lt: q.before } } : {}) })
-      .sort({ receivedAt: -1 })
-      .limit(q.limit)
-      .lean<MessageDoc[]>();
+    const docs = await listMessages(email, q);
     const last = docs.at(-1);
     res.json({
       messages: docs.map(summary),
@@ -56,7 +53,7 @@ export function emailReviewRoutes(deps: Pick<HttpDeps, 'config' | 'store'>): Rou
 
   router.get('/api/email/messages/:key', async (req, res) => {
     const { key } = parseOrThrow(keyParams, req.params, 'path');
-    const m = await email.messages.findById(key).lean<MessageDoc>();
+    const m = await findMessage(email, key);
     if (!m) throw new NotFound('message not found');
     res.json({
       ...summary(m),

@@ -1,23 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { EmailStore } from '../../src/channels/email/store.js';
-import type { ThreadMail } from '../../src/channels/email/thread-mail.js';
-import type { Engine } from '../../src/engine/types.js';
+import type { MailboxIntakeOptions } from '../../src/channels/email/wiring.js';
 import { type AttachmentLimits, DEFAULT_LIMITS } from './limits.js';
 import { type MailboxReader, parseImapUrl, type ReaderOptions, startMailboxReader } from './reader.js';
-import { DEFAULT_ROUTES, type EmailRoute } from './routes.js';
 
-export interface EmailIntakeOptions {
-  imapUrl: string;
-  mailbox: string;
-  authservId: string | undefined;
-  /** MAIL_FROM and anything else we send as: their mail coming back is never a customer's. */
-  ownAddresses: string[];
-  engine: Engine;
-  email: EmailStore;
-  threadMail: ThreadMail;
-  logger: Logger;
-  routes?: EmailRoute[];
+export interface EmailIntakeOptions extends MailboxIntakeOptions {
   limits?: AttachmentLimits;
   folders?: ReaderOptions['folders'];
   pollMs?: number;
@@ -25,7 +11,7 @@ export interface EmailIntakeOptions {
   now?: () => Date;
 }
 
-/** Starts reading the dispute mailbox (`countersign start` / `worker` with IMAP_URL set). */
+/** Starts reading the intake mailbox (`countersign start` / `worker` with IMAP_URL set). */
 export function startEmailIntake(o: EmailIntakeOptions): MailboxReader {
   return startMailboxReader({
     target: parseImapUrl(o.imapUrl, o.mailbox),
@@ -38,7 +24,7 @@ export function startEmailIntake(o: EmailIntakeOptions): MailboxReader {
       engine: o.engine,
       email: o.email,
       threadMail: o.threadMail,
-      routes: o.routes ?? DEFAULT_ROUTES,
+      routes: o.routes,
       limits: o.limits ?? DEFAULT_LIMITS,
       ownAddresses: o.ownAddresses.map((a) => a.toLowerCase()),
       authservId: o.authservId,

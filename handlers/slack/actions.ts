@@ -1,9 +1,9 @@
-import type { App } from '@slack/bolt';
+import type { App, types } from '@slack/bolt';
 import { z } from 'zod';
 import type { SlackHandlerDeps } from '../../src/channels/slack/deps.js';
-import { appendAudit } from '../../src/store/audit.js';
+import type { CheckpointView } from '../../src/views/checkpoint.js';
 import { ACTIONS } from '../../templates/slack/checkpoint-card.js';
-import { editModal } from '../../templates/slack/modals.js';
+import { type EditMetadata, editModal, rejectReasonModal } from '../../templates/slack/modals.js';
 import { refusalNotice, staleNotice } from '../../templates/slack/notices.js';
 import { answer } from './answer.js';
 import { decidersAliases } from './decide.js';
@@ -33,55 +33,86 @@ function clickOf(body: unknown): { payload: BlockAction; checkpointId: string; c
   return { payload: parsed.data, checkpointId, ...(channel ? { channel } : {}) };
 }
 
-/** Approve and Reject are acknowledged at once and decided from the queue; Edit opens the modal while the trigger is fresh. */
-export function registerActions(app: App, d: SlackHandlerDeps) {
-  for (const decision of ['approve', 'reject'] as const) {
-    app.action(ACTIONS[decision], async ({ ack, body }) => {
-      await ack();
-      const click = clickOf(body);
-      if (!click) return d.logger.warn({ action: decision }, 'unreadable Slack click ignored');
-      await d.enqueue({
-        kind: 'decide',
-        checkpointId: click.checkpointId,
-        decision,
-        user: click.payload.user.id,
-        ...(click.channel ? { channel: click.channel } : {}),
-      });
-    });
+type Click = NonNullable<ReturnType<typeof clickOf>>;
+/** Whatever the engine hands back for a checkpoint: `mayDecide` wants the same. */
+type Checkpoint = Awaited<ReturnType<SlackHandlerDeps['engine']['getCheckpoint']>>;
+
+function enqueueDecision(d: SlackHandlerDeps, decision: 'approve' | 'reject', click: Click) {
+  return d.enqueue({
+    kind: 'decide',
+    checkpointId: click.checkpointId,
+    decision,
+    user: click.payload.user.id,
+    ...(click.channel ? { channel: click.channel } : {}),
+  });
+}
+
+/**
+ * Opens a decision modal (edit, reject reason) for a pending checkpoint, or tells the clicker why not. Nothing is
+ * decided here: the submission goes through the one decide path (handlers/slack/views.ts).
+ */
+async function openDecisionModal(
+  d: SlackHandlerDeps,
+  click: Click,
+  cp: Checkpoint,
+  purpose: 'edit' | 'reject',
+  build: (cp: CheckpointView, meta: EditMetadata) => types.ModalView,
+) {
+  const user = click.payload.user.id;
+  if (!cp) return answer(d, user, click.channel, 'This checkpoint no longer exists.');
+  if (cp.status !== 'pending') {
+    return answer(d, user, click.channel, staleNotice(cp.status, cp.decision, decidersAliases(cp, cp.decision?.actor)));
   }
+  // A trigger_id lives 3 seconds: check who clicked if Slack answers quickly, else let the engine refuse on submit.
+  const allowed = await within(
+    1_500,
+    d.people.resolve(user).then((p) => d.engine.mayDecide(cp, p.actor, p.aliases)),
+  );
+  if (allowed === false) {
+    await d.audit(cp, {
+      at: d.now(),
+      actor: user,
+      channel: 'slack',
+      outcome: 'not_authorized',
+      detail: purpose,
+    });
+    return answer(d, user, click.channel, refusalNotice(cp.title));
+  }
+  const view = build(cp, { checkpointId: cp._id, ...(click.channel ? { channel: click.channel } : {}) });
+  const res = await d.outbox.call('views.open', { trigger_id: click.payload.trigger_id, view }, opened);
+  if (!res.ok) d.logger.warn({ checkpointId: cp._id, error: res.error, purpose }, 'could not open a decision modal');
+}
+
+/**
+ * Approve and Reject are acknowledged at once and decided from the queue; Edit, and Reject where a reason is
+ * required, open a modal while the trigger is fresh.
+ */
+export function registerActions(app: App, d: SlackHandlerDeps) {
+  app.action(ACTIONS.approve, async ({ ack, body }) => {
+    await ack();
+    const click = clickOf(body);
+    if (!click) return d.logger.warn({ action: 'approve' }, 'unreadable Slack click ignored');
+    await enqueueDecision(d, 'approve', click);
+  });
+
+  app.action(ACTIONS.reject, async ({ ack, body }) => {
+    await ack();
+    const click = clickOf(body);
+    if (!click) return d.logger.warn({ action: 'reject' }, 'unreadable Slack click ignored');
+    const cp = await d.engine.getCheckpoint(click.checkpointId);
+    // A reject without a reason would only be refused: ask for one. Anything else (no flag, gone, already decided)
+    // goes to the queue as it always has, which answers the clicker.
+    if (cp?.status === 'pending' && cp.requireRejectReason) {
+      return openDecisionModal(d, click, cp, 'reject', rejectReasonModal);
+    }
+    await enqueueDecision(d, 'reject', click);
+  });
 
   app.action(ACTIONS.edit, async ({ ack, body }) => {
     await ack();
     const click = clickOf(body);
     if (!click) return d.logger.warn({ action: 'edit' }, 'unreadable Slack click ignored');
-    const user = click.payload.user.id;
     const cp = await d.engine.getCheckpoint(click.checkpointId);
-    if (!cp) return answer(d, user, click.channel, 'This checkpoint no longer exists.');
-    if (cp.status !== 'pending') {
-      return answer(
-        d,
-        user,
-        click.channel,
-        staleNotice(cp.status, cp.decision, decidersAliases(cp, cp.decision?.actor)),
-      );
-    }
-    // A trigger_id lives 3 seconds: check who clicked if Slack answers quickly, else let the engine refuse on submit.
-    const allowed = await within(
-      1_500,
-      d.people.resolve(user).then((p) => d.engine.mayDecide(cp, p.actor, p.aliases)),
-    );
-    if (allowed === false) {
-      await appendAudit(d.store, cp, {
-        at: d.now(),
-        actor: user,
-        channel: 'slack',
-        outcome: 'not_authorized',
-        detail: 'edit',
-      });
-      return answer(d, user, click.channel, refusalNotice(cp.title));
-    }
-    const view = editModal(cp, { checkpointId: cp._id, ...(click.channel ? { channel: click.channel } : {}) });
-    const res = await d.outbox.call('views.open', { trigger_id: click.payload.trigger_id, view }, opened);
-    if (!res.ok) d.logger.warn({ checkpointId: cp._id, error: res.error }, 'could not open the edit modal');
+    await openDecisionModal(d, click, cp, 'edit', editModal);
   });
 }

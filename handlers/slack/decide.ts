@@ -1,11 +1,11 @@
 import type { SlackHandlerDeps, SlackJob } from '../../src/channels/slack/deps.js';
 import { AlreadyDecided, InvalidInput, NotAuthorized, NotFound } from '../../src/errors.js';
-import type { CheckpointDoc } from '../../src/store/models.js';
+import type { CheckpointView } from '../../src/views/checkpoint.js';
 import { progressNotice, refusalNotice, staleNotice } from '../../templates/slack/notices.js';
 import { answer } from './answer.js';
 
 /** The Slack ids of whoever decided, from their recorded approval, so notices can mention them. */
-export function decidersAliases(cp: CheckpointDoc | null, actor: string | undefined): string[] {
+export function decidersAliases(cp: CheckpointView | null, actor: string | undefined): string[] {
   if (!cp || !actor) return [];
   return (cp.approvals ?? []).find((a) => a.actor === actor)?.aliases ?? [];
 }
@@ -19,8 +19,8 @@ export interface DecisionInput {
 }
 
 export type DecisionOutcome =
-  | { kind: 'decided'; checkpoint: CheckpointDoc }
-  | { kind: 'partial'; checkpoint: CheckpointDoc }
+  | { kind: 'decided'; checkpoint: CheckpointView }
+  | { kind: 'partial'; checkpoint: CheckpointView }
   | { kind: 'invalid'; issues: { path: string; message: string }[]; message: string }
   | { kind: 'stale'; text: string }
   | { kind: 'refused'; text: string }

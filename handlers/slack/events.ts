@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
+import { claimDelivery, releaseDelivery } from '../../src/channels/slack/collections.js';
 import type { SlackHandlerDeps } from '../../src/channels/slack/deps.js';
-import { isDuplicateKey } from '../../src/store/models.js';
 import { appHomeOpenedSchema, appMentionSchema, threadMessageSchema } from './payloads.js';
 
 const eventEnvelope = z
@@ -35,10 +35,7 @@ export function registerEventDedupe(app: App, d: SlackHandlerDeps) {
   app.use(async (args) => {
     const key = deliveryKey(args.body);
     if (!key) return args.next();
-    try {
-      await d.db.events.create({ ...key, at: d.now() });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+    if (!(await claimDelivery(d.db, { ...key, at: d.now() }))) {
       // Events are acknowledged by Bolt before middleware runs; an interaction must be acknowledged here.
       if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
       return d.logger.info({ deliveryId: key._id, type: key.type }, 'slack redelivery ignored');
@@ -47,7 +44,7 @@ export function registerEventDedupe(app: App, d: SlackHandlerDeps) {
       await args.next();
     } catch (err) {
       // Nothing was done: give the id back so Slack's next delivery is handled, not dropped.
-      await d.db.events.deleteOne({ _id: key._id });
+      await releaseDelivery(d.db, key._id);
       throw err;
     }
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SlackHandlerDeps } from '../../src/channels/slack/deps.js';
-import type { CheckpointDoc } from '../../src/store/models.js';
+import type { CheckpointView } from '../../src/views/checkpoint.js';
 import { homeView } from '../../templates/slack/home.js';
 
 const RECENT_MS = 30 * 24 * 3600_000;
@@ -10,7 +10,7 @@ export async function handleHomeJob(d: SlackHandlerDeps, user: string) {
   const person = await d.people.resolve(user);
   const mine = new Set([person.actor, ...person.aliases].map((i) => i.toLowerCase()));
   const pendingAll = await d.engine.listCheckpoints({ status: 'pending', limit: 100 });
-  const pending: CheckpointDoc[] = [];
+  const pending: CheckpointView[] = [];
   for (const cp of pendingAll) {
     const already = (cp.approvals ?? []).some((a) => mine.has(a.actor.toLowerCase()));
     if (!already && (await d.engine.mayDecide(cp, person.actor, person.aliases))) pending.push(cp);

@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { SLACK_INTAKE } from '../../agents/disputes/slack-intake.js';
+import { claimDelivery, releaseDelivery } from '../../src/channels/slack/collections.js';
 import type { SlackHandlerDeps, SlackJob } from '../../src/channels/slack/deps.js';
 import {
+  findIntakeThread,
+  openIntakeThread,
   recordThreadMessage,
   SLACK_REPLY_EVENT,
   type SlackIntakeModels,
@@ -9,40 +11,39 @@ import {
   slackIntakeModels,
   threadKeyOf,
 } from '../../src/channels/slack/intake-threads.js';
-import { isDuplicateKey } from '../../src/store/models.js';
 import { plainSlackText } from './slack-text.js';
 
 type MentionJob = Extract<SlackJob, { kind: 'mention' }>;
 
 /**
- * A dispute in plain words, in a thread. This job only routes: a mention opens the thread's `slack-intake` run
- * (once per thread), a later message in that thread is written down and then announced to the waiting run. The
- * run itself (agents/disputes/slack-intake.ts) reads, asks and starts the dispute, durably.
+ * A request in plain words, in a thread. This job only routes: a mention opens the thread's run of the module's
+ * mention workflow (`intake.slackMention`, once per thread), a later message in that thread is written down and
+ * then announced to the waiting run. The run itself reads, asks and starts the case, durably.
  *
  * Slack delivers a mention in a thread twice, as `app_mention` and as `message`, with different event ids and in
  * no promised order. Relevance is therefore decided before anything is claimed: only a delivery we would act on
  * claims `msg:<channel>:<ts>`, so an irrelevant `message` arriving first can never take the mention's place.
  */
 export async function handleMentionJob(d: SlackHandlerDeps, job: MentionJob) {
+  const mention = d.intake.mention;
+  // No module takes mentions: a mention is just talk.
+  if (!mention) return;
   if (d.intakeChannels.length > 0 && !d.intakeChannels.includes(job.channel)) return;
   const models = slackIntakeModels(d.store.connection);
   const threadTs = job.threadTs ?? job.ts;
   const key = threadKeyOf(job.channel, threadTs);
-  const thread = await models.threads.findById(key).lean();
+  const thread = await findIntakeThread(models, key);
   // A plain message matters only inside a thread whose run is waiting for input; everything else is talk.
   if (!job.mention && thread?.stage !== 'intake') return;
   const claimKey = `msg:${job.channel}:${job.ts}`;
-  try {
-    await d.db.events.create({ _id: claimKey, type: 'intake', at: d.now() });
-  } catch (err) {
-    if (isDuplicateKey(err)) return d.logger.debug({ claimKey }, 'slack message already handled');
-    throw err;
+  if (!(await claimDelivery(d.db, { _id: claimKey, type: 'intake', at: d.now() }))) {
+    return d.logger.debug({ claimKey }, 'slack message already handled');
   }
   try {
-    await act(d, models, job, key, threadTs, thread);
+    await act(d, models, job, key, threadTs, thread, mention);
   } catch (err) {
     // The queue retries this job: give the claim back so the retry is not mistaken for a second delivery.
-    await d.db.events.deleteOne({ _id: claimKey });
+    await releaseDelivery(d.db, claimKey);
     throw err;
   }
 }
@@ -54,6 +55,7 @@ async function act(
   key: string,
   threadTs: string,
   thread: SlackIntakeThreadDoc | null,
+  mention: { workflow: string; intakeWord?: string },
 ) {
   const text = plainSlackText(job.text);
   const say = async (msg: string) => {
@@ -67,34 +69,21 @@ async function act(
   };
   if (thread?.stage === 'case') {
     const runId = thread.disputeRunId ?? '';
-    return say(`This thread already started a dispute: <${d.runUrl(runId)}|run ${runId}>.`);
+    return say(`This thread already started a run: <${d.runUrl(runId)}|run ${runId}>.`);
   }
   if (thread?.stage === 'closed') {
-    return say('This conversation has ended. Mention me in a new thread, or use `/countersign dispute`.');
+    const form = mention.intakeWord ? `, or use \`/countersign ${mention.intakeWord}\`` : '';
+    return say(`This conversation has ended. Mention me in a new thread${form}.`);
   }
   if (thread?.stage === 'intake') return answer(d, models, job, key, threadTs, text);
   // The run starts before the thread is marked, so every reply that finds the thread finds a run that will read it.
   const started = await d.engine.startRun({
-    workflow: SLACK_INTAKE,
+    workflow: mention.workflow,
     input: { channel: job.channel, threadTs, ts: job.ts, user: job.user, text },
     idempotencyKey: `slack-intake:${key}`,
     source: { channel: 'slack', key: `intake:${key}` },
   });
-  const now = d.now();
-  await models.threads.updateOne(
-    { _id: key },
-    {
-      $setOnInsert: {
-        channel: job.channel,
-        threadTs,
-        intakeRunId: started.runId,
-        stage: 'intake',
-        createdAt: now,
-      },
-      $set: { updatedAt: now },
-    },
-    { upsert: true },
-  );
+  await openIntakeThread(models, { key, channel: job.channel, threadTs, intakeRunId: started.runId }, d.now());
   // Two mentions raced to open the same thread: the one that did not start the run is its first answer.
   if (!started.created) await answer(d, models, job, key, threadTs, text);
 }

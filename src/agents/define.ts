@@ -112,6 +112,7 @@ export interface AgentRunner {
   run<I, O>(
     agent: Agent<I, O>,
     input: I,
-    call: { runId: string; stepId: string; signal?: AbortSignal },
+    /** `workflow` picks the configured provider and model for the agent in that workflow. */
+    call: { runId: string; stepId: string; workflow?: string; signal?: AbortSignal },
   ): Promise<{ output: O; usage: Usage; turns: number }>;
 }

@@ -22,6 +22,9 @@ export interface ModelCallScope {
   runId: string;
   stepId: string;
   agent: string;
+  /** Journaled with each call, so an audit shows which server answered and how the answer was asked for. */
+  provider?: string;
+  outputMode?: string;
   turn: number;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -74,6 +77,17 @@ function abortError(signal: AbortSignal | undefined): Error {
   return signal?.reason instanceof Error ? signal.reason : new Error('agent step aborted');
 }
 
+/** A request the server refused (4xx other than 408/409/429): final, with the server's own words kept apart. */
+export class ModelRequestRejected extends NonRetryable {
+  constructor(
+    message: string,
+    readonly httpStatus: number | undefined,
+    readonly serverMessage: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * One model turn: the request, retried on 429/5xx/connection failures with backoff, every attempt journaled.
  * Exhausted retries become `Retryable` so the engine's queue retries the whole step later; other 4xx are final.
@@ -82,7 +96,7 @@ export async function callModel(
   deps: ModelCallDeps,
   scope: ModelCallScope,
   body: OpenAI.ChatCompletionCreateParamsNonStreaming,
-): Promise<{ completion: OpenAI.ChatCompletion; usage: Usage }> {
+): Promise<{ completion: OpenAI.ChatCompletion; usage: Usage; callId: unknown }> {
   let last: Extract<Failure, { kind: 'retry' }> | undefined;
   for (let attempt = 1; attempt <= deps.maxAttempts; attempt++) {
     if (scope.signal?.aborted) throw abortError(scope.signal);
@@ -94,8 +108,8 @@ export async function callModel(
         maxRetries: 0,
         ...(scope.signal ? { signal: scope.signal } : {}),
       });
-      const usage = await recordSuccess(deps, scope, completion, body.model, deps.now() - started);
-      return { completion, usage };
+      const { usage, callId } = await recordSuccess(deps, scope, completion, body.model, deps.now() - started);
+      return { completion, usage, callId };
     } catch (err) {
       const failure = classify(err, scope.signal);
       const latencyMs = deps.now() - started;
@@ -109,7 +123,11 @@ export async function callModel(
         ...(failure.httpStatus !== undefined ? { httpStatus: failure.httpStatus } : {}),
       });
       if (failure.kind === 'fatal')
-        throw new NonRetryable(`model call for agent ${scope.agent} failed: ${failure.message}`);
+        throw new ModelRequestRejected(
+          `model call for agent ${scope.agent} failed${servedBy(scope, body.model)}: ${failure.message}`,
+          failure.httpStatus,
+          failure.message,
+        );
       last = failure;
       if (attempt === deps.maxAttempts) break;
       const delay = failure.retryAfterMs ?? backoff(attempt, deps.random);
@@ -132,7 +150,7 @@ export async function callModel(
     }
   }
   throw new Retryable(
-    `model call for agent ${scope.agent} failed after ${deps.maxAttempts} attempts: ${last?.message ?? 'unknown error'}`,
+    `model call for agent ${scope.agent} failed after ${deps.maxAttempts} attempts${servedBy(scope, body.model)}: ${last?.message ?? 'unknown error'}`,
     last?.retryAfterMs,
   );
 }
@@ -143,7 +161,7 @@ async function recordSuccess(
   completion: OpenAI.ChatCompletion,
   requested: string,
   latencyMs: number,
-): Promise<Usage> {
+): Promise<{ usage: Usage; callId: unknown }> {
   // The returned name is the dated snapshot that actually answered; it prices and audits better than the alias.
   const model = completion.model || requested;
   const inputTokens = completion.usage?.prompt_tokens ?? 0;
@@ -155,14 +173,14 @@ async function recordSuccess(
     deps.logger.warn({ model }, 'model has no price in the table; its cost is reported as 0');
   }
   const usage: Usage = { inputTokens, outputTokens, cachedTokens, costUsd };
-  await journal(deps, scope, model, latencyMs, { status: 'ok', ...usage });
+  const callId = await journal(deps, scope, model, latencyMs, { status: 'ok', ...usage });
   if (deps.metrics) {
     deps.metrics.modelTokens.inc({ model, kind: 'input' }, inputTokens);
     deps.metrics.modelTokens.inc({ model, kind: 'output' }, outputTokens);
     deps.metrics.modelTokens.inc({ model, kind: 'cached' }, cachedTokens);
     deps.metrics.modelCostUsd.inc({ model }, costUsd);
   }
-  return usage;
+  return { usage, callId };
 }
 
 async function journal(
@@ -171,12 +189,14 @@ async function journal(
   model: string,
   latencyMs: number,
   fields: Partial<ModelCallDoc> & Pick<ModelCallDoc, 'status'>,
-): Promise<void> {
+): Promise<unknown> {
   const doc: ModelCallDoc = {
     runId: scope.runId,
     stepId: scope.stepId,
     agent: scope.agent,
     model,
+    ...(scope.provider !== undefined ? { provider: scope.provider } : {}),
+    ...(scope.outputMode !== undefined ? { outputMode: scope.outputMode } : {}),
     turn: scope.turn,
     inputTokens: 0,
     outputTokens: 0,
@@ -186,5 +206,9 @@ async function journal(
     at: new Date(deps.now()),
     ...fields,
   };
-  await deps.store.modelCalls.create(doc);
+  const created = await deps.store.modelCalls.create(doc);
+  return created._id;
 }
+
+const servedBy = (scope: ModelCallScope, model: string) =>
+  scope.provider !== undefined ? ` (provider ${scope.provider}, model ${model})` : '';

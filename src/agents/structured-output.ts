@@ -11,10 +11,15 @@ export class AgentSchemaError extends NonRetryable {
   constructor(
     message: string,
     readonly issues: Issue[],
+    /** Who answered and what they said, when the output (not the input) was wrong: the person reading needs both. */
+    readonly answeredBy?: { provider: string; model: string; mode: string; answer: string },
   ) {
-    super(`${message}: ${formatIssues(issues)}`);
+    super(`${message}: ${formatIssues(issues)}${answeredBy ? describeAnswer(answeredBy) : ''}`);
   }
 }
+
+const describeAnswer = (a: NonNullable<AgentSchemaError['answeredBy']>) =>
+  ` (provider ${a.provider}, model ${a.model}, output mode ${a.mode}; the server answered: ${JSON.stringify(a.answer)})`;
 
 export function formatIssues(issues: Issue[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
@@ -28,6 +33,14 @@ const isObject = (v: unknown): v is JsonSchema => typeof v === 'object' && v !==
  * so a schema that cannot be strict fails on first use instead of producing unvalidated output in production.
  */
 function toStrictJsonSchema(schema: z.ZodType, what: string): JsonSchema {
+  return strictify(toJsonSchema(schema, what), what, '') as JsonSchema;
+}
+
+/**
+ * Plain JSON Schema of what `schema` parses, without the `$schema` header; a schema zod cannot express (say, a
+ * custom refinement type) fails as NonRetryable naming `what`. Servers without strict outputs take it as is.
+ */
+export function toJsonSchema(schema: z.ZodType, what: string): JsonSchema {
   let json: JsonSchema;
   try {
     // `input`: the model writes what the schema parses, so transforms and defaults are seen from the parsing side.
@@ -36,7 +49,7 @@ function toStrictJsonSchema(schema: z.ZodType, what: string): JsonSchema {
     throw new NonRetryable(`${what} cannot be expressed as JSON Schema: ${(err as Error).message}`);
   }
   delete json.$schema;
-  return strictify(json, what, '') as JsonSchema;
+  return json;
 }
 
 function strictify(node: unknown, what: string, path: string): unknown {

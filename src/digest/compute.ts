@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { Engine } from '../engine/types.js';
+import type { DigestSection } from '../modules/types.js';
 import type { CheckpointDoc, Store } from '../store/models.js';
 
 /**
- * What a manager's digest says, computed from the checkpoints, the dispute outcomes and the model-call journal.
+ * What a manager's digest says, computed from the checkpoints, the engine's agreement records (every workflow) and
+ * the model-call journal.
  * Aggregates are computed here in JavaScript: FerretDB 1.x lacks most `$group` accumulators, and a digest reads at
  * most a few thousand documents.
  */
@@ -13,30 +15,33 @@ export interface DigestData {
   pending: { id: string; title: string; workflow: string; ageMs: number; overdue: boolean; link: string }[];
   slaBreaches: number;
   decisions: { approved: number; edited: number; rejected: number; timedOut: number };
-  /** Outcomes recorded in the period, and how many no person had to decide. */
+  /** Decision points settled in the period (by a person, the policy or a timeout), and how many no person decided. */
   resolved: { total: number; withoutPerson: number };
-  /** Human decisions on a clear AI proposal (accept or reject) and how many kept it. */
+  /** Human decisions on a clear AI proposal and how many kept it. */
   agreement: { compared: number; agreed: number };
+  /** The same two numbers for each workflow that had decisions in the period, by name. */
+  byWorkflow: {
+    workflow: string;
+    resolved: { total: number; withoutPerson: number };
+    agreement: { compared: number; agreed: number };
+  }[];
   usage: { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
   /** Inbound mail in the period that started nothing: quarantined for a person to look at, or automatic mail. */
   mail: { quarantined: number; ignored: number; reasons: { reason: string; count: number }[] };
+  /** The modules' own sections, in module order. */
+  sections: DigestSection[];
 }
 
 export interface DigestDeps {
-  engine: Pick<Engine, 'listCheckpoints'>;
+  engine: Pick<Engine, 'listCheckpoints' | 'agreementStats'>;
   store: Pick<Store, 'modelCalls' | 'connection'>;
   /** A link that opens the checkpoint for this recipient (signed, bound to them). */
   linkFor(checkpoint: CheckpointDoc, recipient: string): string;
   /** How long a checkpoint may wait before it counts as an SLA breach (unless it has its own timeout). */
   slaMs?: number;
+  /** Each module's own section for the period (refunds issued, disputes resolved…). */
+  sections?(period: { from: Date; to: Date }): Promise<DigestSection[]>;
 }
-
-const outcomeSchema = z.object({
-  proposed: z.string(),
-  final: z.string(),
-  decidedBy: z.string(),
-  recordedAt: z.coerce.date(),
-});
 
 export function isEmpty(d: DigestData): boolean {
   const decided = d.decisions.approved + d.decisions.edited + d.decisions.rejected + d.decisions.timedOut;
@@ -68,20 +73,13 @@ export async function computeDigest(deps: DigestDeps, recipient: string, from: D
     else decisions.approved++;
   }
 
-  const raw = await deps.store.connection
-    .collection('dispute_outcomes')
-    .find({ recordedAt: { $gte: from, $lte: to } })
-    .limit(5_000)
-    .toArray();
-  const outcomes = raw.flatMap((o) => {
-    const p = outcomeSchema.safeParse(o);
-    return p.success ? [p.data] : [];
-  });
-  const withoutPerson = outcomes.filter((o) => o.decidedBy === 'policy').length;
-  const compared = outcomes.filter(
-    (o) => o.decidedBy !== 'policy' && (o.proposed === 'accept' || o.proposed === 'reject'),
-  );
-  const agreed = compared.filter((o) => o.final === o.proposed).length;
+  const stats = await deps.engine.agreementStats({ since: from, until: to });
+  const byWorkflow = stats.workflows.map((w) => ({
+    workflow: w.workflow,
+    resolved: { total: w.decided, withoutPerson: w.byPolicy },
+    agreement: { compared: w.compared, agreed: w.agreed },
+  }));
+  const sum = (pick: (w: DigestData['byWorkflow'][number]) => number) => byWorkflow.reduce((n, w) => n + pick(w), 0);
 
   const calls = await deps.store.modelCalls
     .find({ at: { $gte: from, $lte: to } }, { inputTokens: 1, outputTokens: 1, costUsd: 1 })
@@ -102,10 +100,12 @@ export async function computeDigest(deps: DigestDeps, recipient: string, from: D
     pending,
     slaBreaches: pending.filter((p) => p.overdue).length,
     decisions,
-    resolved: { total: outcomes.length, withoutPerson },
-    agreement: { compared: compared.length, agreed },
+    resolved: { total: sum((w) => w.resolved.total), withoutPerson: sum((w) => w.resolved.withoutPerson) },
+    agreement: { compared: sum((w) => w.agreement.compared), agreed: sum((w) => w.agreement.agreed) },
+    byWorkflow,
     usage,
     mail,
+    sections: (await deps.sections?.({ from, to })) ?? [],
   };
 }
 

@@ -1,5 +1,5 @@
-import { createIdentities } from '../identity.js';
 import { type CheckpointDoc, type RunDoc, SCHEMA_VERSION } from '../store/models.js';
+import { authorityOf } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { checkpointIdFor } from './ids.js';
 import { toJSONSchemaWithMessages } from './schema-messages.js';
@@ -66,10 +66,32 @@ export function buildCheckpointDoc<E extends Record<string, unknown>>(
       ...(spec.timeout?.escalateTo ? { escalateTo: spec.timeout.escalateTo } : {}),
     },
     escalatedAt: null,
+    ...(spec.requireRejectReason ? { requireRejectReason: true } : {}),
+    ...(spec.agreement
+      ? {
+          agreement: {
+            field: spec.agreement.field ?? null,
+            agents: spec.agreement.agents ?? [],
+            ...(spec.agreement.proposed === undefined ? {} : { proposed: spec.agreement.proposed }),
+          },
+        }
+      : {}),
     audit: [],
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/** Who approved a decided checkpoint, for its journaled result. A reject is the last entry of `approvals`: left out. */
+export function approvedBy(cp: CheckpointDoc): NonNullable<CheckpointResult<unknown>['approvals']> {
+  const approvals = cp.approvals ?? [];
+  const approved = cp.decision?.decision === 'approve' ? approvals : approvals.slice(0, -1);
+  return approved.map(({ actor, channel, at, onBehalfOf }) => ({
+    actor,
+    channel,
+    at,
+    ...(onBehalfOf ? { onBehalfOf } : {}),
+  }));
 }
 
 /** Turns the journaled decision back into typed values through the workflow's own schema. */
@@ -86,20 +108,17 @@ export function checkpointResult<E extends Record<string, unknown>>(
     actor: d.actor,
     channel: d.channel,
     ...(d.comment ? { comment: d.comment } : {}),
+    ...(d.onBehalfOf ? { onBehalfOf: d.onBehalfOf } : {}),
+    ...(d.approvals ? { approvals: d.approvals.map((a) => ({ ...a, at: new Date(a.at) })) } : {}),
     decidedAt: new Date(d.decidedAt),
   };
 }
 
 /**
- * Listed emails and Slack user ids are checked here, through the identity links, so one person is one approver
- * whichever channel they use; groups and channel membership are asked of the directories (Slack).
+ * Listed emails and Slack user ids are checked through the identity links, so one person is one approver whichever
+ * channel they use; groups and channel membership are asked of the directories (Slack); an active delegate of an
+ * approver may decide too (src/engine/delegation.ts).
  */
 export async function mayDecide(deps: EngineDeps, cp: CheckpointDoc, actor: string, aliases: string[] = []) {
-  const ids = await createIdentities(deps.store).expand([actor, ...aliases]);
-  const listed = [...cp.approvers.emails, ...cp.approvers.slackUsers].map((a) => a.toLowerCase());
-  if (ids.some((id) => listed.includes(id))) return true;
-  for (const directory of deps.directories) {
-    if (await directory.isMember(cp, ids)) return true;
-  }
-  return false;
+  return (await authorityOf(deps, cp, actor, aliases)) !== null;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Agent } from '../agents/define.js';
 import { NonRetryable } from '../errors.js';
+import { recordAgreement } from '../store/agreements.js';
 import { claim } from '../store/claims.js';
 import {
   type CheckpointDoc,
@@ -11,12 +12,31 @@ import {
   type StepKind,
   zeroUsage,
 } from '../store/models.js';
-import { buildCheckpointDoc, checkpointResult } from './checkpoints.js';
+import { runApproval } from './approval.js';
+import {
+  type AutonomySpec,
+  type AutonomyVerdict,
+  agreementOfCheckpoint,
+  autonomyInForce,
+  policyAgreement,
+  takeVerdict,
+  verdictOf,
+} from './autonomy.js';
+import { approvedBy, buildCheckpointDoc, checkpointResult } from './checkpoints.js';
+import { withDelegates } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { stepDocId } from './ids.js';
 import { errorOf } from './stored-error.js';
 import { scheduleTimer } from './timers.js';
-import type { CheckpointResult, CheckpointSpec, StepInfo, StepOptions, WorkflowContext } from './workflow.js';
+import type {
+  ApprovalResult,
+  ApprovalSpec,
+  CheckpointResult,
+  CheckpointSpec,
+  StepInfo,
+  StepOptions,
+  WorkflowContext,
+} from './workflow.js';
 
 /** Parks the caller: agents or retries in flight (BUSY), or only people and timers (IDLE). */
 const BUSY = Symbol('busy');
@@ -144,7 +164,18 @@ export class PassContext implements WorkflowContext {
           this.checkpoints.get(rec.checkpointId) ??
           (await this.deps.store.checkpoints.findById(rec.checkpointId).lean());
         if (cp?.decision && (cp.status === 'approved' || cp.status === 'rejected')) {
-          const result = { ...cp.decision, values: { ...cp.values, ...cp.decision.edits } };
+          // Agreement is recorded here, on resume, not in decide(): this is the one path every decision takes
+          // (person, timeout, any channel) that is also retried until it succeeds: the step is completed only after
+          // the record exists, and the reconciler re-runs a pass for any decided checkpoint whose step still waits.
+          // The insert is unique on the checkpoint id, so a replay after a crash here writes nothing twice.
+          const agreement = agreementOfCheckpoint(cp, this.deps.clock.now());
+          if (agreement) await recordAgreement(this.deps.store, agreement);
+          this.deps.failpoints.hit(`after-agreement:${id}`);
+          const result = {
+            ...cp.decision,
+            values: { ...cp.values, ...cp.decision.edits },
+            approvals: approvedBy(cp),
+          };
           await this.writeStep(id, 'checkpoint', id, {
             status: 'completed',
             result,
@@ -155,7 +186,9 @@ export class PassContext implements WorkflowContext {
         if (cp?.status === 'cancelled') throw new StepFailedError(id, 'checkpoint was cancelled', 'cancelled');
         return IDLE;
       }
-      const doc = buildCheckpointDoc(this.run, id, spec, this.deps.settings.approverEmails, this.deps.clock.now());
+      const built = buildCheckpointDoc(this.run, id, spec, this.deps.settings.approverEmails, this.deps.clock.now());
+      // Active delegates of the approvers are told too; whether they may decide is checked when they do.
+      const doc = await withDelegates(this.deps, built);
       await this.deps.store.checkpoints.create(doc).catch(ignoreDuplicate);
       await this.insertStep(id, 'checkpoint', id, {
         status: 'waiting',
@@ -166,6 +199,57 @@ export class PassContext implements WorkflowContext {
       await scheduleTimer(this.deps, doc);
       return IDLE;
     });
+  }
+
+  async autonomy<F>(id: string, spec: AutonomySpec<F>): Promise<AutonomyVerdict> {
+    this.claim(id);
+    const rec = this.journal.get(id);
+    if (rec?.status === 'completed') return verdictOf(rec.result);
+    return this.track(async () => {
+      // The first insert fixes the verdict for the life of the run: replays read it back and never ask the
+      // configuration again, so a run waiting at its checkpoint cannot be skipped past it by a later AUTONOMY.
+      let verdict: AutonomyVerdict;
+      if (rec) {
+        verdict = verdictOf(rec.result);
+      } else {
+        const level = autonomyInForce(this.deps.settings, this.run.workflow, spec.cap);
+        const checkpoint = spec.checkpoint ?? id;
+        const fresh = takeVerdict(level, spec, this.deps.clock.now(), { personAsked: this.journal.has(checkpoint) });
+        const records = fresh.auto && spec.agreement !== undefined;
+        // A verdict that lets a proposal stand stays `running` until its agreement record exists (see below).
+        const inserted = await this.insertStep(id, 'autonomy', id, {
+          status: records ? 'running' : 'completed',
+          input: spec.facts,
+          result: fresh,
+          ...(records ? {} : { finishedAt: fresh.decidedAt }),
+        });
+        this.written.add(id);
+        if (inserted) {
+          verdict = fresh;
+          if (!records) return verdict;
+        } else {
+          // Another pass recorded it first (only possible after a lease expiry); its verdict wins.
+          const existing = await this.deps.store.steps.findById(stepDocId(this.runId, id)).lean();
+          verdict = verdictOf(existing?.result);
+          if (existing?.status === 'completed') return verdict;
+        }
+      }
+      if (verdict.auto && spec.agreement) {
+        this.deps.failpoints.hit(`after-verdict:${id}`);
+        // Unique on the checkpoint id the verdict stands in for: a pass that dies before completing the step
+        // replays to here and the insert changes nothing the second time.
+        await recordAgreement(
+          this.deps.store,
+          policyAgreement(this.run, spec.checkpoint ?? id, spec.agreement, verdict, this.deps.clock.now()),
+        );
+      }
+      await this.writeStep(id, 'autonomy', id, { status: 'completed', finishedAt: this.deps.clock.now() });
+      return verdict;
+    });
+  }
+
+  approval<E extends Record<string, unknown>>(id: string, spec: ApprovalSpec<E>): Promise<ApprovalResult<E>> {
+    return runApproval(this, id, spec);
   }
 
   async sleep(id: string, ms: number): Promise<void> {

@@ -4,7 +4,7 @@ import { createIdentities } from '../identity.js';
 import { appendAudit } from '../store/audit.js';
 import type { Approval, CheckpointDoc, Decision } from '../store/models.js';
 import { writeCheckpoint } from './checkpoint-write.js';
-import { mayDecide } from './checkpoints.js';
+import { authorityOf } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { readableIssues } from './schema-messages.js';
 import type { DecisionRequest } from './types.js';
@@ -69,6 +69,7 @@ async function audit(deps: EngineDeps, cp: CheckpointDoc, req: DecisionRequest, 
 export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<CheckpointDoc> {
   const trusted = req.channel === 'api' || req.channel === 'policy' || req.channel === 'timeout';
   let authorised = trusted;
+  let onBehalfOf: string | undefined;
   const identities = await createIdentities(deps.store).expand([req.actor, ...(req.aliases ?? [])]);
   let final = false;
   const updated = await writeCheckpoint(deps, req.checkpointId, async (cp) => {
@@ -77,16 +78,28 @@ export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<Ch
       throw new AlreadyDecided(cp.status, summaryOf(cp));
     }
     if (!authorised) {
-      authorised = await mayDecide(deps, cp, req.actor, req.aliases);
+      const authority = await authorityOf(deps, cp, req.actor, req.aliases);
+      authorised = authority !== null;
+      onBehalfOf = authority?.onBehalfOf;
       if (!authorised) {
         await audit(deps, cp, req, 'not_authorized');
         throw new NotAuthorized(`${req.actor} may not decide this checkpoint`);
       }
     }
+    if (req.decision === 'reject' && cp.requireRejectReason && !req.comment?.trim()) {
+      await audit(deps, cp, req, 'reason_required');
+      throw new InvalidInput('a reason is required to reject: add a comment saying why', [
+        { path: 'comment', message: 'Say why you reject: a comment is required.' },
+      ]);
+    }
     const { values, keys } = applyEdits(cp, req.edits ?? {});
     const now = deps.clock.now();
     const approvals = cp.approvals ?? [];
-    if (req.decision === 'approve' && approvals.some((a) => identities.includes(a.actor.toLowerCase()))) {
+    // A delegate's approval counts as the approver's: neither may approve again for the same person.
+    const mine = new Set([...identities, ...(onBehalfOf ? [onBehalfOf.toLowerCase()] : [])]);
+    const approvedFor = (a: Approval) =>
+      [a.actor, ...(a.aliases ?? []), ...(a.onBehalfOf ? [a.onBehalfOf] : [])].some((x) => mine.has(x.toLowerCase()));
+    if (req.decision === 'approve' && approvals.some(approvedFor)) {
       throw new InvalidInput(
         `${req.actor} has already approved; waiting for ${cp.quorum.required - approvals.length} more`,
       );
@@ -98,6 +111,7 @@ export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<Ch
       at: now,
       ...(req.comment ? { comment: req.comment } : {}),
       diff: diffOf(keys, cp.values, values),
+      ...(onBehalfOf ? { onBehalfOf } : {}),
     };
     final = req.decision === 'reject' || approvals.length + 1 >= (cp.quorum?.required ?? 1);
     if (!final) return { values, approvals: [...approvals, approval] };
@@ -110,6 +124,7 @@ export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<Ch
       edits: Object.fromEntries(diff.map((d) => [d.field, d.after])),
       diff,
       decidedAt: now,
+      ...(onBehalfOf ? { onBehalfOf } : {}),
     };
     return {
       status: req.decision === 'approve' ? 'approved' : 'rejected',

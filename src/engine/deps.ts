@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Agent, AgentRunner } from '../agents/define.js';
+import type { Autonomy } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { CheckpointDoc, Store } from '../store/models.js';
 import type { Failpoints } from './failpoints.js';
@@ -46,6 +47,10 @@ export interface EngineSettings {
   reconcileGraceMs: number;
   /** How often workers reconcile. */
   reconcileIntervalMs: number;
+  /** The deployment-wide autonomy ceiling (AUTONOMY): no workflow's verdict (ctx.autonomy) goes above it. */
+  autonomyCeiling: Autonomy;
+  /** Each workflow's own level (settings `workflows.<name>.autonomy`), capped by the ceiling; absent = the ceiling. */
+  workflowAutonomy: Readonly<Record<string, Autonomy>>;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -56,6 +61,8 @@ export const defaultSettings: EngineSettings = {
   passTimeoutMs: 5 * 60_000,
   reconcileGraceMs: 10_000,
   reconcileIntervalMs: 30_000,
+  autonomyCeiling: 'manual',
+  workflowAutonomy: {},
 };
 
 /** Everything the engine needs, handed over by the composition root. */

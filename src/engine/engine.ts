@@ -1,7 +1,9 @@
 import { auditOf } from '../store/audit.js';
 import type { CheckpointDoc } from '../store/models.js';
+import { agreementStats } from './agreement-stats.js';
 import { mayDecide } from './checkpoints.js';
 import { decide } from './decide.js';
+import { clearDelegation, listDelegations, setDelegation } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { sendEvent } from './events.js';
 import { startRun } from './start.js';
@@ -32,5 +34,9 @@ export function createEngine(deps: EngineDeps): Engine {
     },
     mayDecide: (cp, actor, aliases) => mayDecide(deps, cp, actor, aliases),
     hasWorkflow: (name) => deps.workflows.has(name),
+    setDelegation: (request) => setDelegation(deps, request),
+    clearDelegation: (approver) => clearDelegation(deps, approver),
+    listDelegations: (filter) => listDelegations(deps, filter),
+    agreementStats: (filter) => agreementStats(deps.store, filter),
   };
 }

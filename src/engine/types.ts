@@ -1,4 +1,6 @@
 import type { CheckpointDoc, Decision, RunStatus, StepKind, StepStatus, Usage } from '../store/models.js';
+import type { AgreementFilter, AgreementStats } from './agreement-stats.js';
+import type { DelegationRequest, DelegationView } from './delegation.js';
 
 export interface StartRunRequest {
   workflow: string;
@@ -73,4 +75,18 @@ export interface Engine {
   /** Delivers an event to runs waiting for it (ctx.waitForEvent), and keeps it for waits that start later. */
   sendEvent(event: { name: string; key: string; payload: unknown }): Promise<{ delivered: number }>;
   hasWorkflow(name: string): boolean;
+  /**
+   * An approver who is away names a delegate until a date: the delegate is told of the approver's new checkpoints
+   * and may decide them (and those already pending), recorded as `onBehalfOf`. Replaces the approver's earlier one.
+   * Throws InvalidInput (unknown identifier shape, `until` in the past, delegating to oneself).
+   */
+  setDelegation(request: DelegationRequest): Promise<DelegationView>;
+  /** Ends the approver's delegation, whichever identifier (email or Slack id) it was set under. */
+  clearDelegation(approver: string): Promise<{ cleared: number }>;
+  listDelegations(filter?: { active?: boolean }): Promise<DelegationView[]>;
+  /**
+   * Agreement between the AI's proposals and the decisions, per workflow and per agent, from the `agreements`
+   * records written for every decided checkpoint and every proposal the autonomy policy let stand.
+   */
+  agreementStats(filter?: AgreementFilter): Promise<AgreementStats>;
 }

@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import type { Agent } from '../agents/define.js';
 import type { Approvers, CheckpointDoc, Decision, TimeoutAction } from '../store/models.js';
+import type { AutonomySpec, AutonomyVerdict } from './autonomy.js';
+
+export type { AutonomyRule, AutonomyRuling, AutonomySpec, AutonomyVerdict } from './autonomy.js';
 
 export interface StepInfo {
   runId: string;
@@ -33,6 +36,18 @@ export interface CheckpointSpec<E extends Record<string, unknown>> {
   reminders?: { everyMs: number; max: number };
   /** What happens when nobody decides in time; taken exactly once. */
   timeout?: { afterMs: number; action: TimeoutAction; escalateTo?: Partial<Approvers> };
+  /** A reject must carry a comment saying why; refused with InvalidInput on every channel otherwise. */
+  requireRejectReason?: boolean;
+  /**
+   * How the engine measures agreement when this checkpoint is decided (every decided checkpoint gets one record in
+   * `agreements`). `field` names the editable field that carries the outcome (`outcome`, `decision`); without it,
+   * agreement means approved without edits. `agents` are those whose outputs formed the proposal. `proposed` is the
+   * AI's own answer when the prefilled value is only a leaning; null means the AI proposed nothing (not compared).
+   *
+   * @example
+   * agreement: { field: 'outcome', agents: ['dispute-manager'] }
+   */
+  agreement?: { field?: string; agents?: string[]; proposed?: unknown };
 }
 
 export interface CheckpointResult<E> {
@@ -45,6 +60,34 @@ export interface CheckpointResult<E> {
   channel: Decision['channel'];
   comment?: string;
   decidedAt: Date;
+  /** The approver a delegate decided for. */
+  onBehalfOf?: string;
+  /** Everyone who approved toward the quorum, the final decider included (a rejecter is not listed). */
+  approvals?: { actor: string; onBehalfOf?: string; channel: Decision['channel']; at: Date }[];
+}
+
+/** One approval stage after policy resolution: who decides and how many of them (src/engine/approval.ts). */
+export interface ResolvedStage {
+  /** Shown to people ("team lead") and part of the checkpoint id (`refund-team-lead`). */
+  name: string;
+  approvers: Partial<Approvers>;
+  quorum: NonNullable<CheckpointSpec<Record<string, unknown>>['quorum']>;
+}
+
+export type ApprovalSpec<E extends Record<string, unknown>> = CheckpointSpec<E> & {
+  /** In order; none resolved (no policy, or no stage applies) means one checkpoint with the spec's own approvers. */
+  stages: ResolvedStage[];
+  requireRejectReason?: boolean;
+};
+
+export interface ApprovalResult<E> {
+  /** `approve` only when every stage approved. */
+  decision: 'approve' | 'reject';
+  /** The values after the last stage that decided (edits carry forward from stage to stage). */
+  values: E;
+  stages: (CheckpointResult<E> & { stage: string })[];
+  /** The stage that rejected, which ended the approval. */
+  rejectedAt?: string;
 }
 
 /** What a workflow function may do. Every call is a journaled step with an explicit, stable id. */
@@ -74,6 +117,35 @@ export interface WorkflowContext {
    * const review = await ctx.checkpoint('review', { title, summary, evidence, proposal, editable, values });
    */
   checkpoint<E extends Record<string, unknown>>(id: string, spec: CheckpointSpec<E>): Promise<CheckpointResult<E>>;
+  /**
+   * An approval policy: the stages in order, each a checkpoint (`id` alone for one stage, else `id-<stage>`) that
+   * starts from the previous stage's values and shows earlier stages' decisions in its evidence. A reject ends it.
+   * The stages are journaled (step `<id>.policy`) when the approval begins: a configuration change later does not
+   * alter a run that is already waiting.
+   *
+   * @example
+   * const stages = resolveStages(policy.stages, settings.groups, { amount: 250 });
+   * const approval = await ctx.approval('approve', { ...spec, stages, requireRejectReason: true });
+   */
+  approval<E extends Record<string, unknown>>(id: string, spec: ApprovalSpec<E>): Promise<ApprovalResult<E>>;
+  /**
+   * The autonomy verdict on a proposal, journaled: the level in force is the lowest of the workflow's own level
+   * (settings `workflows.<name>.autonomy`), the deployment-wide ceiling (AUTONOMY) and `cap`; the workflow's `rule`
+   * (a pure function of facts and level) decides whether the proposal stands. The verdict is recorded on first
+   * execution, so a run that waits at a checkpoint keeps waiting when the configuration changes later. Below
+   * `assisted` nothing stands, whatever the rule says. When it stands and `agreement` is given, the engine records
+   * the decision in `agreements` as decided by `policy`.
+   *
+   * @example
+   * const verdict = await ctx.autonomy('review-policy', {
+   *   facts: { amount: input.amount, confidence: proposal.confidence },
+   *   rule: (f, level) => refundLimits(f, level),
+   *   checkpoint: 'review',
+   *   agreement: { field: 'decision', agents: ['refund-advisor'], proposed: proposal.decision },
+   * });
+   * if (!verdict.auto) await ctx.checkpoint('review', { ...view, agreement: { field: 'decision' } });
+   */
+  autonomy<F>(id: string, spec: AutonomySpec<F>): Promise<AutonomyVerdict>;
   /** Durable timer: a delayed job, restored by the reconciler if Redis loses it. */
   sleep(id: string, ms: number): Promise<void>;
   /**

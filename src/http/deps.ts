@@ -1,8 +1,10 @@
+import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/types.js';
 import type { Metrics } from '../metrics.js';
+import type { WorkflowListing } from '../modules/catalogue.js';
 import type { Store } from '../store/models.js';
 
 /** Everything the HTTP layer needs, handed in by the composition root. */
@@ -16,4 +18,14 @@ export interface HttpDeps {
   logger: Logger;
   /** The clock for link expiry and `usedAt`; tests pass a fixed one. */
   now?: () => Date;
+  /** What the modules registered: which workflows `POST /webhooks/:workflow` may start, and `GET /api/workflows`. */
+  workflows: WorkflowDirectory;
 }
+
+export interface WorkflowDirectory {
+  startsByWebhook(name: string): boolean;
+  listing(): WorkflowListing[];
+}
+
+/** A part of the HTTP surface (handlers/), mounted by the composition root in the order given. */
+export type HttpRoutes = (deps: HttpDeps) => Router;

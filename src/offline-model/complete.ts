@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { ANSWER_TOOL } from '../agents/output-modes.js';
 import type { FaultSpec, Phase } from './faults.js';
 import { type ChatRequest, errorBody, type OpenAIErrorBody } from './protocol.js';
-import { agentOf, type Reply, type Responder, readConversation } from './responder.js';
+import { agentOf, promptSchema, type Reply, type Responder, readConversation } from './responder.js';
 import { type createPromptCache, tokensOf } from './usage.js';
 
 /** What the HTTP layer should do with one chat completion request. */
@@ -11,8 +12,16 @@ export type Outcome =
   // The `timeout` fault: answer nothing, the client gives up on its own.
   | { kind: 'hang' };
 
+/** Features of a real server this one can pretend to lack; each lacking one is refused as real servers refuse it. */
+export interface ServerSupport {
+  strictJsonSchema: boolean;
+  jsonMode: boolean;
+  tools: boolean;
+}
+
 export interface CompletionDeps {
   responders: ReadonlyMap<string, Responder>;
+  supports: ServerSupport;
   faults: { take(agent: string, phase: Phase): FaultSpec | null };
   cache: ReturnType<typeof createPromptCache>;
 }
@@ -27,6 +36,8 @@ const fail = (status: number, body: OpenAIErrorBody, headers?: Record<string, st
 const bug = (message: string): Outcome => fail(500, errorBody(`offline model: ${message}`, 'server_error'));
 
 export async function complete(req: ChatRequest, deps: CompletionDeps): Promise<Outcome> {
+  const unsupported = refusal(req, deps.supports);
+  if (unsupported) return unsupported;
   const agent = agentOf(req);
   if (!agent) {
     return fail(
@@ -92,6 +103,16 @@ export async function complete(req: ChatRequest, deps: CompletionDeps): Promise<
   }
 
   const spoil = deps.faults.take(agent, 'answer');
+  const answerTool = answerToolOf(req);
+  if (answerTool) {
+    // The runtime asked for the answer as a call of its answer tool: the reply goes into the arguments.
+    let args = JSON.stringify(reply.output);
+    if (spoil?.kind === 'malformed_json') args = args.slice(0, Math.max(1, Math.floor(args.length / 2)));
+    else if (spoil?.kind === 'schema_violation') args = JSON.stringify(withoutRequired(reply.output, answerTool));
+    const id = `call_${createHash('sha256').update(JSON.stringify(req.messages)).digest('base64url').slice(0, 24)}`;
+    const call = { id, type: 'function' as const, function: { name: ANSWER_TOOL, arguments: args } };
+    return ok(req, { content: null, tool_calls: [call] }, 'tool_calls', prompt, tokensOf(ANSWER_TOOL + args) + 3);
+  }
   let content: string;
   if (spoil?.kind === 'malformed_json') {
     const json = JSON.stringify(reply.output);
@@ -102,10 +123,12 @@ export async function complete(req: ChatRequest, deps: CompletionDeps): Promise<
     const problem = outsideSchema(reply.output, req);
     if (problem) return bug(`responder "${agent}" answered outside its schema: ${problem}`);
     const rf = req.response_format?.type;
-    content =
-      typeof reply.output === 'string' && (rf === undefined || rf === 'text')
-        ? reply.output
-        : JSON.stringify(reply.output);
+    const plain = rf === undefined || rf === 'text';
+    if (typeof reply.output === 'string' && plain) content = reply.output;
+    // Asked for JSON in words only, chat models tend to wrap it in prose and a fence; the runtime must cope.
+    else if (plain && promptSchema(req))
+      content = `Here is the answer:\n\n\`\`\`json\n${JSON.stringify(reply.output, null, 2)}\n\`\`\``;
+    else content = JSON.stringify(reply.output);
   }
   const limit = req.max_completion_tokens ?? req.max_tokens ?? null;
   const full = tokensOf(content);
@@ -177,7 +200,47 @@ function rateLimited(model: string, seconds: number): Outcome {
 
 function schemaOf(req: ChatRequest): Record<string, unknown> | undefined {
   const rf = req.response_format;
-  return rf?.type === 'json_schema' ? rf.json_schema.schema : undefined;
+  return rf?.type === 'json_schema' ? rf.json_schema.schema : promptSchema(req)?.schema;
+}
+
+/** The answer tool's schema when the request forces or requires tool calls and offers the answer tool. */
+function answerToolOf(req: ChatRequest): Record<string, unknown> | undefined {
+  const tool = req.tools?.find((t) => t.function.name === ANSWER_TOOL);
+  if (!tool) return undefined;
+  const choice = req.tool_choice;
+  const forced = typeof choice === 'object' ? choice.function.name === ANSWER_TOOL : choice === 'required';
+  return forced ? (tool.function.parameters ?? {}) : undefined;
+}
+
+/**
+ * A lacking feature refused in the words of OpenAI's API for models without it, which other servers echo; a
+ * runtime that recognises these downgrades to its next output mode.
+ */
+function refusal(req: ChatRequest, supports: ServerSupport): Outcome | null {
+  const rf = req.response_format?.type;
+  if ((rf === 'json_schema' && !supports.strictJsonSchema) || (rf === 'json_object' && !supports.jsonMode)) {
+    return fail(
+      400,
+      errorBody(
+        `Invalid parameter: 'response_format' of type '${rf}' is not supported with this model.`,
+        'invalid_request_error',
+        'response_format',
+        null,
+      ),
+    );
+  }
+  if (!supports.tools && (req.tools?.length ?? 0) > 0) {
+    return fail(
+      400,
+      errorBody(
+        "Unsupported parameter: 'tools' is not supported with this model.",
+        'invalid_request_error',
+        'tools',
+        'unsupported_parameter',
+      ),
+    );
+  }
+  return null;
 }
 
 function withoutRequired(output: unknown, schema: Record<string, unknown> | undefined): unknown {

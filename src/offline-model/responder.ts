@@ -1,3 +1,4 @@
+import { SCHEMA_MARKER } from '../agents/output-modes.js';
 import { parseFenced } from '../agents/untrusted.js';
 import { type ChatMessage, type ChatRequest, textOf } from './protocol.js';
 
@@ -39,12 +40,35 @@ export interface Responder {
 /** `dispute_manager` and `dispute-manager` name the same agent: schema names are often snake_case. */
 export const agentKey = (name: string): string => name.trim().toLowerCase().replaceAll('_', '-');
 
-/** Which agent a request is for: the structured-output schema name, or `metadata.agent` without one. */
+/**
+ * Which agent a request is for: the structured-output schema name, else `metadata.agent`, else the schema the
+ * runtime names in the system prompt when the server is not trusted with the schema (JSON mode, tool call, text).
+ */
 export function agentOf(req: ChatRequest): string | null {
   const rf = req.response_format;
   if (rf?.type === 'json_schema') return agentKey(rf.json_schema.name);
   const fromMetadata = req.metadata?.agent;
-  return fromMetadata ? agentKey(fromMetadata) : null;
+  if (fromMetadata) return agentKey(fromMetadata);
+  const named = promptSchema(req);
+  return named ? agentKey(named.name) : null;
+}
+
+const SCHEMA_LINE = new RegExp(`^${SCHEMA_MARKER} "([^"]+)" \\(JSON Schema\\):\\n(.+)$`, 'm');
+
+/** The answer schema written into the system prompt (see src/agents/output-modes.ts), as a model would read it. */
+export function promptSchema(req: ChatRequest): { name: string; schema: Record<string, unknown> | undefined } | null {
+  const system = req.messages.find((m) => m.role === 'system' || m.role === 'developer');
+  const match = system ? SCHEMA_LINE.exec(textOf(system.content)) : null;
+  if (!match?.[1]) return null;
+  let schema: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(match[2] ?? '');
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      schema = parsed as Record<string, unknown>;
+  } catch {
+    schema = undefined;
+  }
+  return { name: match[1], schema };
 }
 
 export function readConversation(req: ChatRequest): RespondRequest {

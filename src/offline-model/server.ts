@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { complete, type Outcome } from './complete.js';
+import { complete, type Outcome, type ServerSupport } from './complete.js';
 import { createFaults, type FaultControl, faultSpecSchema } from './faults.js';
 import { chatRequestSchema, errorBody, requestError } from './protocol.js';
 import { agentKey, type Responder } from './responder.js';
@@ -15,6 +15,11 @@ export interface OfflineModelOptions {
   /** Added to every chat completion, so timing-sensitive code sees a model that takes time. */
   latencyMs: number;
   responders: Responder[];
+  /**
+   * Features to pretend the server lacks (all supported by default), so the runtime's fallbacks are tested over
+   * HTTP: a lacking feature is refused with a 400 in the words real servers use.
+   */
+  supports?: Partial<ServerSupport>;
 }
 
 export interface OfflineModel {
@@ -22,6 +27,7 @@ export interface OfflineModel {
   baseUrl: string;
   faults: FaultControl;
   setLatency(ms: number): void;
+  setSupports(supports: Partial<ServerSupport>): void;
   close(): Promise<void>;
 }
 
@@ -47,6 +53,7 @@ export async function startOfflineModel(options: OfflineModelOptions): Promise<O
   const faults = createFaults();
   const cache = createPromptCache();
   let latencyMs = checkedLatency(options.latencyMs);
+  let supports = supportsOf(options.supports);
   const timers = new Set<NodeJS.Timeout>();
   const hanging = new Set<ServerResponse>();
   let closing = false;
@@ -96,7 +103,7 @@ export async function startOfflineModel(options: OfflineModelOptions): Promise<O
       if (!parsed.success) return send(res, 400, requestError(parsed.error));
       await delay();
       if (closing) return;
-      const outcome: Outcome = await complete(parsed.data, { responders, faults, cache });
+      const outcome: Outcome = await complete(parsed.data, { responders, supports, faults, cache });
       if (outcome.kind === 'hang') {
         hanging.add(res);
         res.on('close', () => hanging.delete(res));
@@ -129,6 +136,9 @@ export async function startOfflineModel(options: OfflineModelOptions): Promise<O
     setLatency(ms) {
       latencyMs = checkedLatency(ms);
     },
+    setSupports(next) {
+      supports = supportsOf(next);
+    },
     async close() {
       if (closing) return;
       closing = true;
@@ -143,6 +153,12 @@ export async function startOfflineModel(options: OfflineModelOptions): Promise<O
     },
   };
 }
+
+const supportsOf = (s: Partial<ServerSupport> = {}): ServerSupport => ({
+  strictJsonSchema: s.strictJsonSchema ?? true,
+  jsonMode: s.jsonMode ?? true,
+  tools: s.tools ?? true,
+});
 
 function checkedLatency(ms: number): number {
   if (!Number.isFinite(ms) || ms < 0) throw new Error(`latencyMs must be a non-negative number, got ${ms}`);

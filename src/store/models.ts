@@ -14,7 +14,7 @@ import mongoose, { type Connection, type Model, Schema } from 'mongoose';
 export const SCHEMA_VERSION = 2;
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
-export type StepKind = 'step' | 'agent' | 'checkpoint' | 'sleep' | 'event' | 'now' | 'id';
+export type StepKind = 'step' | 'agent' | 'checkpoint' | 'sleep' | 'event' | 'now' | 'id' | 'autonomy';
 export type StepStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed';
 export type CheckpointStatus = 'pending' | 'approved' | 'rejected' | 'cancelled';
 
@@ -86,6 +86,8 @@ export interface Decision {
   /** Field-level before/after of what changed, for agreement statistics and evals. */
   diff: { field: string; before: unknown; after: unknown }[];
   decidedAt: Date;
+  /** The approver a delegate decided for (engine.setDelegation); absent when the actor decided in their own right. */
+  onBehalfOf?: string;
 }
 
 export interface Approvers {
@@ -102,6 +104,8 @@ export interface Approval {
   at: Date;
   comment?: string;
   diff: Decision['diff'];
+  /** As on Decision: the approver this delegate approved for. */
+  onBehalfOf?: string;
 }
 
 export type TimeoutAction = 'reject' | 'approve' | 'escalate' | 'keep-waiting';
@@ -116,6 +120,18 @@ export interface CheckpointTimers {
   timeoutAction?: TimeoutAction;
   timeoutFired: boolean;
   escalateTo?: Partial<Approvers>;
+}
+
+/**
+ * Stored with a checkpoint so the engine can compare the decision with the AI's proposal. `field` names the editable
+ * field that carries the outcome; null compares the whole proposal (agreement = approved without edits).
+ * `proposed` is the AI's own answer when it differs from the prefilled value; null means the AI proposed nothing
+ * (it asked a person), so the decision is recorded but not compared.
+ */
+export interface CheckpointAgreement {
+  field: string | null;
+  agents: string[];
+  proposed?: unknown;
 }
 
 export interface CheckpointDoc {
@@ -147,10 +163,35 @@ export interface CheckpointDoc {
   timers: CheckpointTimers;
   escalatedAt?: Date | null;
   decision?: Decision;
+  /** A reject needs a comment (the workflow's `requireRejectReason`). */
+  requireRejectReason?: boolean;
+  /** Delegates told about this checkpoint when it was created; the right to decide is checked live at decide time. */
+  delegations?: CheckpointDelegation[];
+  /** How the engine measures agreement with the AI when this checkpoint is decided (CheckpointSpec.agreement). */
+  agreement?: CheckpointAgreement;
   /** Refused or stale attempts, kept for audit. */
   audit: { at: Date; actor: string; channel: string; outcome: string; detail?: string }[];
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A delegate added to a checkpoint's approvers so the channels tell them; `added` when they were not already listed. */
+export interface CheckpointDelegation {
+  approver: string;
+  delegate: string;
+  until: Date;
+  added: boolean;
+}
+
+/** An approver who is away: until `until`, `delegate` may decide what the approver may decide, on their behalf. */
+export interface DelegationDoc {
+  _id: string; // the approver, lower-case (an email or a Slack user id)
+  approver: string;
+  delegate: string;
+  until: Date;
+  reason?: string;
+  createdBy: string;
+  createdAt: Date;
 }
 
 export interface IdempotencyDoc {
@@ -176,9 +217,15 @@ export interface ModelCallDoc {
   stepId: string;
   agent: string;
   model: string;
+  /** The configured model provider that served the call (`default` for OPENAI_* or the offline model). */
+  provider?: string;
+  /** How the answer was asked for: json_schema, json_object, tool_call or text (see src/agents/output-modes.ts). */
+  outputMode?: string;
   turn: number;
   status: 'ok' | 'error';
   error?: string;
+  /** Set on a call whose answer failed the agent's output schema: what was wrong, so the journal shows why. */
+  outputIssues?: string;
   httpStatus?: number;
   inputTokens: number;
   outputTokens: number;
@@ -329,6 +376,9 @@ function defineModels(conn: Connection) {
         timers: mixed,
         escalatedAt: Date,
         decision: mixed,
+        requireRejectReason: Boolean,
+        delegations: mixed,
+        agreement: mixed,
         audit: mixed,
         createdAt: Date,
         updatedAt: Date,
@@ -364,9 +414,12 @@ function defineModels(conn: Connection) {
         stepId: String,
         agent: String,
         model: String,
+        provider: String,
+        outputMode: String,
         turn: Number,
         status: String,
         error: String,
+        outputIssues: String,
         httpStatus: Number,
         inputTokens: Number,
         outputTokens: Number,
@@ -433,6 +486,21 @@ function defineModels(conn: Connection) {
       { ...opts, collection: 'checkpoint_audit' },
     ),
   );
+  const delegations = conn.model<DelegationDoc>(
+    'Delegation',
+    new Schema<DelegationDoc>(
+      {
+        _id: String,
+        approver: String,
+        delegate: String,
+        until: Date,
+        reason: String,
+        createdBy: String,
+        createdAt: Date,
+      },
+      { ...opts, collection: 'delegations' },
+    ),
+  );
   const claims = conn.model<ClaimDoc>(
     'Claim',
     new Schema<ClaimDoc>({ _id: String, at: Date, intent: mixed }, { ...opts, collection: 'claims' }),
@@ -450,6 +518,7 @@ function defineModels(conn: Connection) {
     identities,
     claims,
     audit,
+    delegations,
   };
 }
 
@@ -487,6 +556,4 @@ export async function ensureIndexes(store: Store): Promise<void> {
 }
 
 /** Mongo duplicate key (E11000); FerretDB reports the same code without keyValue. */
-export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
-}
+export { isDuplicateKey } from '../duplicate-key.js';

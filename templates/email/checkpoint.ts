@@ -1,4 +1,4 @@
-import type { CheckpointDoc } from '../../src/store/models.js';
+import type { CheckpointView } from '../../src/views/checkpoint.js';
 import { escapeHtml } from './escape.js';
 import { buttons, COLORS, emailShell, facts, heading, paragraph, quote, textFacts } from './layout.js';
 
@@ -56,7 +56,7 @@ function senderRows(ctx: CheckpointEmailContext) {
  * nothing (mail scanners follow links); the page asks for the click.
  */
 export function checkpointEmail(
-  cp: CheckpointDoc,
+  cp: CheckpointView,
   link: string,
   ctx: CheckpointEmailContext = { attachments: [], followUps: [] },
 ): { subject: string; text: string; html: string } {

@@ -81,6 +81,11 @@ export function digestEmail(d: DigestData, opts: { timeZone: string; dashboardUr
       value: `${d.usage.calls} calls, ${d.usage.inputTokens.toLocaleString('en-US')} tokens in, ${d.usage.outputTokens.toLocaleString('en-US')} out, $${d.usage.costUsd.toFixed(4)}`,
     },
   ];
+  // Agreement is per process: a high rate on one workflow must not hide a low one on another.
+  const perWorkflow = d.byWorkflow.map((w) => ({
+    label: w.workflow,
+    value: `${w.resolved.withoutPerson} of ${w.resolved.total} without a person; people agreed with the AI in ${w.agreement.agreed} of ${w.agreement.compared} (${pct(w.agreement.agreed, w.agreement.compared)})`,
+  }));
   const rows = chartRows(d);
   const pendingRows = d.pending.slice(0, 20).map((p) => ({
     label: formatAge(p.ageMs) + (p.overdue ? ' (overdue)' : ''),
@@ -104,6 +109,8 @@ export function digestEmail(d: DigestData, opts: { timeZone: string; dashboardUr
       heading('Your Countersign digest'),
       paragraph(escapeHtml(period), COLORS.muted),
       facts('Summary', summary),
+      perWorkflow.length ? facts('By workflow', perWorkflow) : '',
+      ...d.sections.map((section) => facts(section.title, section.rows)),
       barChart(rows),
       pendingHtml,
     ].join('\n'),
@@ -116,6 +123,8 @@ export function digestEmail(d: DigestData, opts: { timeZone: string; dashboardUr
     '',
     textFacts('Summary', summary),
     '',
+    ...(perWorkflow.length ? [textFacts('By workflow', perWorkflow), ''] : []),
+    ...d.sections.flatMap((section) => [textFacts(section.title, section.rows), '']),
     'Decisions in this period',
     ...rows.map((r) => textBar(r, max)),
     '',

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { CheckpointDoc } from '../../src/store/models.js';
+import type { CheckpointView } from '../../src/views/checkpoint.js';
 import { clip, clipWithLink, escapeMrkdwn, humanise, LIMITS, mrkdwn, plain, slackDate, who } from './text.js';
 
 type Block = types.KnownBlock;
@@ -22,7 +22,7 @@ const MAX_SECTIONS = 20;
 const SECTION_TEXT = 2_000;
 const VALUE_TEXT = 1_500;
 
-function evidenceBlocks(cp: CheckpointDoc, runUrl: string): Block[] {
+function evidenceBlocks(cp: CheckpointView, runUrl: string): Block[] {
   const sections = cp.evidence.slice(0, MAX_SECTIONS).map(
     (s): Block => ({
       type: 'section',
@@ -46,7 +46,7 @@ function evidenceBlocks(cp: CheckpointDoc, runUrl: string): Block[] {
   return sections;
 }
 
-function proposalBlocks(cp: CheckpointDoc, runUrl: string): Block[] {
+function proposalBlocks(cp: CheckpointView, runUrl: string): Block[] {
   const confidence =
     cp.proposal.confidence === undefined ? '' : ` (confidence ${Math.round(cp.proposal.confidence * 100)}%)`;
   const lines = [`*Proposed outcome:* ${escapeMrkdwn(cp.proposal.outcome)}${confidence}`];
@@ -64,7 +64,7 @@ function proposalBlocks(cp: CheckpointDoc, runUrl: string): Block[] {
 }
 
 /** "2 of 3 approvals: @a, @b" while a quorum is being gathered; nothing for a single-approver checkpoint. */
-export function quorumLine(cp: CheckpointDoc): string | undefined {
+export function quorumLine(cp: CheckpointView): string | undefined {
   const required = cp.quorum?.required ?? 1;
   const approvals = cp.approvals ?? [];
   if (required <= 1 && approvals.length === 0) return undefined;
@@ -72,13 +72,14 @@ export function quorumLine(cp: CheckpointDoc): string | undefined {
   return `${approvals.length} of ${required} approvals${names ? `: ${names}` : ''}`;
 }
 
-function decisionLine(cp: CheckpointDoc): string {
+function decisionLine(cp: CheckpointView): string {
   const d = cp.decision;
   if (!d) return cp.status === 'cancelled' ? ':no_entry_sign: *Cancelled* — no decision is needed any more.' : '';
   const aliases = (cp.approvals ?? []).find((a) => a.actor === d.actor)?.aliases ?? [];
   const verb = d.decision === 'approve' ? ':white_check_mark: *Approved*' : ':x: *Rejected*';
   const how = d.channel === 'timeout' ? 'automatically after the timeout' : `via ${d.channel}`;
-  const lines = [`${verb} by ${who(d.actor, aliases)} ${how}, ${slackDate(d.decidedAt)}`];
+  const behalf = d.onBehalfOf ? ` on behalf of ${who(d.onBehalfOf, [])}` : '';
+  const lines = [`${verb} by ${who(d.actor, aliases)}${behalf} ${how}, ${slackDate(d.decidedAt)}`];
   if (d.diff.length > 0) {
     const changes = d.diff.map((c) => {
       const after = typeof c.after === 'string' ? c.after : JSON.stringify(c.after);
@@ -93,8 +94,36 @@ function decisionLine(cp: CheckpointDoc): string {
   return lines.join('\n');
 }
 
-/** Approve, Reject (behind a confirm dialog) and Edit: the same three on the card and in App Home. */
-export function decisionButtons(cp: CheckpointDoc, blockId = 'countersign.decide'): Block {
+/** Shown beside the buttons of a checkpoint whose Reject opens the reason modal instead of a confirm dialog. */
+const REJECT_REASON_NOTE = ':memo: Reject needs a reason';
+
+/**
+ * Reject sits behind a confirm dialog, except where a reason is required: there the click opens a modal asking why
+ * (handlers/slack/actions.ts), which is confirmation enough, and a dialog before it would only add a step.
+ */
+function rejectButton(cp: CheckpointView) {
+  const button = {
+    type: 'button' as const,
+    action_id: ACTIONS.reject,
+    style: 'danger' as const,
+    value: cp._id,
+  };
+  if (cp.requireRejectReason) return { ...button, text: plain('Reject…', LIMITS.buttonText) };
+  return {
+    ...button,
+    text: plain('Reject', LIMITS.buttonText),
+    confirm: {
+      title: plain('Reject this proposal?', LIMITS.confirmTitle),
+      text: plain(clip(`Reject "${clip(cp.title, 200)}"? The workflow takes its reject path.`, LIMITS.confirmText)),
+      confirm: plain('Reject', 30),
+      deny: plain('Cancel', 30),
+      style: 'danger' as const,
+    },
+  };
+}
+
+/** Approve, Reject (behind a confirm dialog, or the reason modal) and Edit: the same three on the card and in App Home. */
+export function decisionButtons(cp: CheckpointView, blockId = 'countersign.decide'): Block {
   return {
     type: 'actions',
     block_id: blockId.slice(0, 255),
@@ -106,20 +135,7 @@ export function decisionButtons(cp: CheckpointDoc, blockId = 'countersign.decide
         style: 'primary',
         value: cp._id,
       },
-      {
-        type: 'button',
-        action_id: ACTIONS.reject,
-        text: plain('Reject', LIMITS.buttonText),
-        style: 'danger',
-        value: cp._id,
-        confirm: {
-          title: plain('Reject this proposal?', LIMITS.confirmTitle),
-          text: plain(clip(`Reject "${clip(cp.title, 200)}"? The workflow takes its reject path.`, LIMITS.confirmText)),
-          confirm: plain('Reject', 30),
-          deny: plain('Cancel', 30),
-          style: 'danger',
-        },
-      },
+      rejectButton(cp),
       { type: 'button', action_id: ACTIONS.edit, text: plain('Edit…', LIMITS.buttonText), value: cp._id },
     ],
   };
@@ -130,7 +146,7 @@ export function decisionButtons(cp: CheckpointDoc, blockId = 'countersign.decide
  * decided what, when and what they changed. The same function renders every copy (channel, DM, after updates),
  * so all copies agree.
  */
-export function checkpointCard(cp: CheckpointDoc, ctx: CardContext): { text: string; blocks: Block[] } {
+export function checkpointCard(cp: CheckpointView, ctx: CardContext): { text: string; blocks: Block[] } {
   const blocks: Block[] = [
     { type: 'header', text: plain(cp.title, LIMITS.headerText) },
     { type: 'section', text: mrkdwn(clipWithLink(escapeMrkdwn(cp.summary), SECTION_TEXT, ctx.runUrl)) },
@@ -146,6 +162,7 @@ export function checkpointCard(cp: CheckpointDoc, ctx: CardContext): { text: str
     if (sent > 0) context.push(`:alarm_clock: ${sent} reminder${sent === 1 ? '' : 's'} sent`);
     if (cp.escalatedAt) context.push(`:rotating_light: Escalated ${slackDate(cp.escalatedAt)}`);
     if (ctx.note) context.push(escapeMrkdwn(ctx.note));
+    if (cp.requireRejectReason) context.push(REJECT_REASON_NOTE);
   }
   if (cp.status === 'pending') {
     blocks.push({ type: 'context', elements: context.map((c) => mrkdwn(c, 2_000)) });
@@ -159,14 +176,16 @@ export function checkpointCard(cp: CheckpointDoc, ctx: CardContext): { text: str
 }
 
 /** The card Slack gets when the full one was refused (`invalid_blocks`, `msg_too_long`): title, link and buttons. */
-export function minimalCard(cp: CheckpointDoc, ctx: CardContext): { text: string; blocks: Block[] } {
+export function minimalCard(cp: CheckpointView, ctx: CardContext): { text: string; blocks: Block[] } {
   const blocks: Block[] = [
     {
       type: 'section',
       text: mrkdwn(`*${escapeMrkdwn(clip(cp.title, 500))}*\n<${ctx.runUrl}|Read the evidence in the run>`),
     },
   ];
-  if (cp.status === 'pending') blocks.push(decisionButtons(cp));
-  else blocks.push({ type: 'section', text: mrkdwn(decisionLine(cp)) });
+  if (cp.status === 'pending') {
+    if (cp.requireRejectReason) blocks.push({ type: 'context', elements: [mrkdwn(REJECT_REASON_NOTE)] });
+    blocks.push(decisionButtons(cp));
+  } else blocks.push({ type: 'section', text: mrkdwn(decisionLine(cp)) });
   return { text: clip(`Decision needed: ${cp.title}`, 3_000), blocks };
 }

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { CheckpointDoc } from '../../src/store/models.js';
+import type { CheckpointView } from '../../src/views/checkpoint.js';
 import { decisionButtons, quorumLine } from './checkpoint-card.js';
 import { clip, escapeMrkdwn, LIMITS, mrkdwn, plain, slackDate, who } from './text.js';
 
@@ -8,7 +8,7 @@ type Block = types.KnownBlock;
 const MAX_PENDING = 15;
 const MAX_DECIDED = 15;
 
-function pendingBlocks(cp: CheckpointDoc, runUrl: string): Block[] {
+function pendingBlocks(cp: CheckpointView, runUrl: string): Block[] {
   const quorum = quorumLine(cp);
   return [
     {
@@ -21,7 +21,7 @@ function pendingBlocks(cp: CheckpointDoc, runUrl: string): Block[] {
   ];
 }
 
-function decidedLine(cp: CheckpointDoc, runUrl: string): string {
+function decidedLine(cp: CheckpointView, runUrl: string): string {
   const d = cp.decision;
   const what = d ? (d.decision === 'approve' ? 'Approved' : 'Rejected') : cp.status;
   const when = d ? `, ${slackDate(d.decidedAt)}` : '';
@@ -31,9 +31,9 @@ function decidedLine(cp: CheckpointDoc, runUrl: string): string {
 
 /** The App Home tab: what waits for me (with the card's buttons) and what I decided lately. */
 export function homeView(
-  pending: CheckpointDoc[],
-  decided: CheckpointDoc[],
-  runUrl: (cp: CheckpointDoc) => string,
+  pending: CheckpointView[],
+  decided: CheckpointView[],
+  runUrl: (cp: CheckpointView) => string,
 ): types.HomeView {
   const blocks: Block[] = [{ type: 'header', text: plain('Waiting for you', LIMITS.headerText) }];
   if (pending.length === 0) blocks.push({ type: 'section', text: mrkdwn('Nothing waits for you. :tada:') });

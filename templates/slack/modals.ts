@@ -1,16 +1,21 @@
 import type { types } from '@slack/bolt';
-import type { CheckpointDoc } from '../../src/store/models.js';
+import type { CheckpointView } from '../../src/views/checkpoint.js';
 import { formBlocks } from './schema-form.js';
 import { clip, escapeMrkdwn, LIMITS, mrkdwn, plain } from './text.js';
 
 export const CALLBACKS = {
   edit: 'countersign.edit',
   intake: 'countersign.intake',
-  messageShortcut: 'countersign.dispute_from_message',
+  rejectReason: 'countersign.reject_reason',
 } as const;
 
 /** The comment field of the edit modal; not a schema field, so it never collides with one. */
 export const COMMENT_BLOCK = 'countersign.comment';
+
+/** The reason field of the reject modal; its `block_id` is where `response_action: errors` points. */
+export const REASON_BLOCK = 'countersign.reason';
+/** Slack checks these itself (`min_length`, `max_length`); the handler checks them again on submit. */
+export const REASON_LENGTH = { min: 3, max: 2_000 } as const;
 
 export interface EditMetadata {
   checkpointId: string;
@@ -27,7 +32,7 @@ export interface IntakeMetadata {
 const metadata = (m: object) => clip(JSON.stringify(m), LIMITS.privateMetadata);
 
 /** The edit form: the checkpoint's editable fields prefilled with the proposal; submitting approves with the edits. */
-export function editModal(cp: CheckpointDoc, meta: EditMetadata): types.ModalView {
+export function editModal(cp: CheckpointView, meta: EditMetadata): types.ModalView {
   return {
     type: 'modal',
     callback_id: CALLBACKS.edit,
@@ -46,6 +51,43 @@ export function editModal(cp: CheckpointDoc, meta: EditMetadata): types.ModalVie
         element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 1_000 },
       },
     ].slice(0, LIMITS.viewBlocks) as types.KnownBlock[],
+  };
+}
+
+/**
+ * Asks why before rejecting a checkpoint that requires a reason (`requireRejectReason`); submitting rejects with the
+ * reason as the decision's comment. It replaces the card's confirm dialog: nothing is decided until it is submitted.
+ */
+export function rejectReasonModal(cp: CheckpointView, meta: EditMetadata): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: CALLBACKS.rejectReason,
+    private_metadata: metadata(meta),
+    title: plain('Reject', LIMITS.modalTitle),
+    submit: plain('Reject', LIMITS.modalTitle),
+    close: plain('Cancel', LIMITS.modalTitle),
+    blocks: [
+      {
+        type: 'section',
+        text: mrkdwn(
+          `*${escapeMrkdwn(clip(cp.title, 500))}*\nRejecting needs a reason. The workflow takes its reject path and the reason is recorded with the decision.`,
+        ),
+      },
+      {
+        type: 'input',
+        block_id: REASON_BLOCK,
+        label: plain('Reason'),
+        hint: plain('Shown on the card and kept in the run record.', LIMITS.inputHint),
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          multiline: true,
+          min_length: REASON_LENGTH.min,
+          max_length: REASON_LENGTH.max,
+          placeholder: plain('Why this proposal should not go ahead'),
+        },
+      },
+    ],
   };
 }
 

@@ -1,9 +1,12 @@
-import { type App, createApp } from '../../src/app.js';
+import { createOutcomeLog, type OutcomeLog } from '../../agents/disputes/outcomes.js';
+import { createCountersign } from '../../compose.js';
+import type { App } from '../../src/app.js';
 import { parseEnv } from '../../src/config.js';
 import type { EngineSettings } from '../../src/engine/deps.js';
 import type { RunView } from '../../src/engine/types.js';
 import type { RunningWorkers } from '../../src/engine/workers.js';
 import { signWebhook } from '../../src/http/signature.js';
+import type { UseCaseModule } from '../../src/modules/types.js';
 import { ephemeralPort } from '../../src/services/net.js';
 import { redisUrl, testMongoUri, uniquePrefix } from './env.js';
 import { type SmtpCapture, startSmtpCapture } from './smtp-capture.js';
@@ -19,10 +22,15 @@ export interface TestAppOptions {
   /** Start queue workers in this process (default true). Crash tests run them in child processes instead. */
   workers?: boolean;
   smtp?: SmtpCapture;
+  /** Replaces the root's module list (compose.ts), e.g. `[...modules, myModule]` to run a module under test. */
+  modules?: readonly UseCaseModule[];
 }
 
+/** The app, plus the dispute outcome log the dispute tests read (the platform itself names no use case). */
+export type TestAppHandle = App & { outcomes: OutcomeLog };
+
 export interface TestApp {
-  app: App;
+  app: TestAppHandle;
   smtp: SmtpCapture;
   baseUrl: string;
   env: Record<string, string>;
@@ -34,8 +42,8 @@ export interface TestApp {
 }
 
 /**
- * The real app (store, queues, engine, HTTP, offline model, mailer) on its own database and queue prefix, with
- * an SMTP capture server as the mail relay.
+ * The real app as the composition root builds it (store, queues, engine, HTTP, offline model, mailer, every
+ * module in compose.ts) on its own database and queue prefix, with an SMTP capture server as the mail relay.
  */
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const smtp = options.smtp ?? (await startSmtpCapture());
@@ -59,11 +67,13 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     ...options.env,
   };
   const config = parseEnv(env);
-  const app = await createApp({
+  const built = await createCountersign({
     config,
     seedSampleData: true,
     settings: { reconcileGraceMs: 500, agentBackoffMs: 100, ...options.settings },
+    ...(options.modules ? { modules: options.modules } : {}),
   });
+  const app: TestAppHandle = Object.assign(built, { outcomes: createOutcomeLog(built.store.connection) });
   await app.listen(port);
   const workers = options.workers === false ? undefined : app.startWorkers();
   const baseUrl = `http://127.0.0.1:${port}`;

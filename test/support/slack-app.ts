@@ -1,10 +1,12 @@
 import { SAMPLE_DISPUTES } from '../../agents/disputes/samples.js';
-import { type App, createApp } from '../../src/app.js';
+import { createCountersign } from '../../compose.js';
+import type { App } from '../../src/app.js';
 import { parseEnv } from '../../src/config.js';
 import type { Clock } from '../../src/engine/deps.js';
 import type { RunView } from '../../src/engine/types.js';
 import type { RunningWorkers } from '../../src/engine/workers.js';
 import { signWebhook } from '../../src/http/signature.js';
+import type { UseCaseModule } from '../../src/modules/types.js';
 import { ephemeralPort } from '../../src/services/net.js';
 import type { CheckpointDoc } from '../../src/store/models.js';
 import { API_TOKEN, hasPendingCheckpoint, isFinished, WEBHOOK_SECRET } from './app.js';
@@ -62,6 +64,8 @@ export async function startSlackTestApp(o: {
   label: string;
   clock?: Clock;
   env?: Record<string, string>;
+  /** Replaces the root's module list (compose.ts), e.g. `[...modules, myModule]`. */
+  modules?: readonly UseCaseModule[];
 }): Promise<SlackTestApp> {
   const slack = await startSlackStandin();
   for (const p of Object.values(PEOPLE)) slack.addUser(p);
@@ -91,11 +95,12 @@ export async function startSlackTestApp(o: {
     SLACK_APPROVALS_CHANNEL: APPROVALS,
     ...o.env,
   };
-  const app = await createApp({
+  const app = await createCountersign({
     config: parseEnv(env),
     seedSampleData: true,
     settings: { reconcileGraceMs: 500, agentBackoffMs: 100 },
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.modules ? { modules: o.modules } : {}),
   });
   await app.listen(port);
   const workers = app.startWorkers();

@@ -1,20 +1,39 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createEmailIntakeWorkflow } from '../../../agents/disputes/email-intake.js';
-import { createIntakeAgent } from '../../../agents/disputes/intake-agent.js';
-import { startEmailIntake } from '../../../handlers/email/start.js';
 import type { Config } from '../../config.js';
 import { startDigest } from '../../digest/scheduler.js';
 import type { Engine } from '../../engine/types.js';
+import type { DigestSection } from '../../modules/types.js';
 import type { CheckpointDoc, Store } from '../../store/models.js';
 import type { Mailer } from '../mailer.js';
 import { emailCheckpointChannel } from './checkpoint-channel.js';
-import { emailModels, ensureEmailIndexes } from './store.js';
-import { createThreadMail } from './thread-mail.js';
+import type { EmailRoute } from './routing.js';
+import { type EmailStore, emailModels, ensureEmailIndexes } from './store.js';
+import { createThreadMail, type ThreadMail } from './thread-mail.js';
+
+/** What the mailbox reader (handlers/email/start.ts) needs; the composition root hands the reader in. */
+export interface MailboxIntakeOptions {
+  imapUrl: string;
+  mailbox: string;
+  authservId: string | undefined;
+  /** MAIL_FROM and anything else we send as: their mail coming back is never a customer's. */
+  ownAddresses: string[];
+  engine: Engine;
+  email: EmailStore;
+  threadMail: ThreadMail;
+  logger: Logger;
+  /** From the configuration file and the modules' `intake.email`, first match wins. */
+  routes: readonly EmailRoute[];
+}
+
+/** Email's inbound side (handlers/email/), handed to the platform by the composition root. */
+export interface EmailInbound {
+  startMailboxIntake(o: MailboxIntakeOptions): { stop(): Promise<void> };
+}
 
 /**
- * Everything email adds to the app, built in one place so the composition root stays short: the intake
- * workflow and agent, the checkpoint channel, and (in worker processes) the mailbox reader and the digest.
+ * Everything email adds to the app, built in one place so the composition root stays short: the mail store,
+ * the thread-aware sender, the checkpoint channel, and (in worker processes) the mailbox reader and the digest.
  */
 export function createEmailParts(o: {
   config: Config;
@@ -25,6 +44,11 @@ export function createEmailParts(o: {
   queuePrefix: string;
   engine(): Engine;
   linkFor(checkpoint: CheckpointDoc, recipient: string): string;
+  /** The modules' digest sections (read when a digest is sent: modules are built after the email parts). */
+  digestSections?(period: { from: Date; to: Date }): Promise<DigestSection[]>;
+  inbound: EmailInbound;
+  /** Read when the reader starts: the modules are built after the email parts they use. */
+  routes(): readonly EmailRoute[];
 }) {
   const email = emailModels(o.store.connection);
   const threadMail = createThreadMail({
@@ -33,8 +57,6 @@ export function createEmailParts(o: {
     effects: o.store.effects,
     autoReply: o.config.autoReply,
   });
-  const intakeAgent = createIntakeAgent();
-  const workflow = createEmailIntakeWorkflow({ intakeAgent, threadMail, email, engine: o.engine });
   const channel = emailCheckpointChannel({ mailer: o.mailer, store: o.store, email, linkFor: o.linkFor });
   const fromAddress = /<([^>]+)>/.exec(o.config.mailFrom)?.[1] ?? o.config.mailFrom;
 
@@ -43,7 +65,7 @@ export function createEmailParts(o: {
     const { config } = o;
     await ensureEmailIndexes(email);
     const reader = config.imap.url
-      ? startEmailIntake({
+      ? o.inbound.startMailboxIntake({
           imapUrl: config.imap.url,
           mailbox: config.imap.mailbox,
           authservId: config.imap.authservId,
@@ -52,6 +74,7 @@ export function createEmailParts(o: {
           email,
           threadMail,
           logger: o.logger,
+          routes: o.routes(),
         })
       : undefined;
     const digest =
@@ -69,6 +92,7 @@ export function createEmailParts(o: {
             engine: o.engine(),
             store: o.store,
             linkFor: o.linkFor,
+            ...(o.digestSections ? { sections: o.digestSections } : {}),
           })
         : undefined;
     return {
@@ -79,5 +103,5 @@ export function createEmailParts(o: {
     };
   }
 
-  return { email, threadMail, intakeAgent, workflow, channel, startWorkers };
+  return { email, threadMail, channel, startWorkers };
 }

@@ -1,4 +1,5 @@
 import { type Connection, type Model, Schema } from 'mongoose';
+import { isDuplicateKey } from '../../duplicate-key.js';
 
 /**
  * Slack's own collections, beside the engine's: where each card was posted (so every copy can be updated in
@@ -110,3 +111,21 @@ export function slackCollections(conn: Connection) {
 }
 
 export type SlackCollections = ReturnType<typeof slackCollections>;
+
+/**
+ * Claims a Slack delivery (an event id, a trigger id, `msg:<channel>:<ts>`) before acting on it: false when an
+ * earlier delivery of the same thing has it. `releaseDelivery` gives it back when acting failed, so a retry runs.
+ */
+export async function claimDelivery(db: SlackCollections, doc: SlackEventDoc): Promise<boolean> {
+  try {
+    await db.events.create(doc);
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+}
+
+export async function releaseDelivery(db: SlackCollections, id: string): Promise<void> {
+  await db.events.deleteOne({ _id: id });
+}

@@ -1,8 +1,9 @@
+import type { App as BoltApp } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { IntakeAgent } from '../../../agents/disputes/intake-agent.js';
 import type { AgentRunner } from '../../agents/define.js';
 import type { Engine } from '../../engine/types.js';
 import type { WorkflowRegistry } from '../../engine/workflow.js';
+import type { SlackIntakeRoutes } from '../../modules/intake.js';
 import type { Store } from '../../store/models.js';
 import type { SlackCollections } from './collections.js';
 import type { Outbox } from './outbox.js';
@@ -23,12 +24,26 @@ export interface SlackHandlerDeps {
   outbox: Outbox;
   people: People;
   runner: AgentRunner;
-  intakeAgent: IntakeAgent;
+  /** Which `/countersign` words, message shortcuts and thread mentions start which workflow (from the modules). */
+  intake: SlackIntakeRoutes;
   logger: Logger;
   enqueue(job: SlackJob): Promise<void>;
+  /** Appends a line to a checkpoint's audit (a refused click, say) without touching the checkpoint itself. */
+  audit(
+    cp: { _id: string; runId: string },
+    entry: { at: Date; actor: string; channel: string; outcome: string; detail?: string },
+  ): Promise<void>;
   runUrl(runId: string): string;
   now(): Date;
   approvalsChannel: string | undefined;
-  /** Channels whose mentions start disputes; empty = any channel the bot was invited to. */
+  /** Channels whose mentions start the mention workflow; empty = any channel the bot was invited to. */
   intakeChannels: string[];
+}
+
+/** Slack's inbound listeners (handlers/slack/), handed to the platform by the composition root. */
+export interface SlackInbound {
+  /** Registers every listener on a Bolt app (HTTP receiver or Socket Mode). */
+  register(app: BoltApp, deps: SlackHandlerDeps): void;
+  /** The queued half of Slack requests, run by the `slack` worker. */
+  handleJob(deps: SlackHandlerDeps, job: SlackJob): Promise<void>;
 }

@@ -2,8 +2,6 @@ import { webApi } from '@slack/bolt';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { createIntakeAgent } from '../../../agents/disputes/intake-agent.js';
-import { handleSlackJob, registerSlackHandlers } from '../../../handlers/slack/index.js';
 import type { AgentRunner } from '../../agents/define.js';
 import type { Config } from '../../config.js';
 import type { Clock } from '../../engine/deps.js';
@@ -11,11 +9,13 @@ import { createFailpoints } from '../../engine/failpoints.js';
 import type { Engine } from '../../engine/types.js';
 import type { WorkflowRegistry } from '../../engine/workflow.js';
 import { createIdentities } from '../../identity.js';
+import type { SlackIntakeRoutes } from '../../modules/intake.js';
+import { appendAudit } from '../../store/audit.js';
 import type { Store } from '../../store/models.js';
 import { boltLogger, createBoltApps } from './bolt.js';
 import { createSlackChannel } from './channel.js';
 import { slackCollections } from './collections.js';
-import type { SlackHandlerDeps } from './deps.js';
+import type { SlackHandlerDeps, SlackInbound } from './deps.js';
 import { createSlackDirectory } from './directory.js';
 import { createOutbox } from './outbox.js';
 import { createPeople } from './people.js';
@@ -30,7 +30,11 @@ export interface SlackIntegrationDeps {
   logger: Logger;
   clock: Clock;
   redis: Redis;
-  /** Channels whose mentions start disputes; empty or absent = any channel the bot is in. */
+  /** The listeners (handlers/slack/), from the composition root. */
+  inbound: SlackInbound;
+  /** What the modules' Slack intake starts. */
+  intake: SlackIntakeRoutes;
+  /** Channels whose mentions start the mention workflow; empty or absent = any channel the bot is in. */
   intakeChannels?: string[];
   /** Gap between two messages to one channel (Slack: about one per second). */
   paceMs?: number;
@@ -79,9 +83,10 @@ export function createSlackIntegration(deps: SlackIntegrationDeps) {
     outbox,
     people,
     runner: deps.runner,
-    intakeAgent: createIntakeAgent(),
+    intake: deps.intake,
     logger,
     enqueue: queue.enqueue,
+    audit: (cp, entry) => appendAudit(deps.store, cp, entry),
     runUrl,
     now,
     approvalsChannel: config.slack.approvalsChannel,
@@ -94,7 +99,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps) {
     apiUrl: slackApiUrl,
     logger,
   });
-  for (const app of bolt.apps) registerSlackHandlers(app, handlerDeps);
+  for (const app of bolt.apps) deps.inbound.register(app, handlerDeps);
   const channel = createSlackChannel({
     outbox,
     db,
@@ -130,7 +135,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps) {
           prefix: config.queuePrefix,
           concurrency: config.workerConcurrency,
           logger,
-          handle: (job) => handleSlackJob(handlerDeps, job),
+          handle: (job) => deps.inbound.handleJob(handlerDeps, job),
         }),
       );
       bolt

@@ -6,7 +6,7 @@ import { isDuplicateKey, type Store } from '../../store/models.js';
 import type { Outbox } from './outbox.js';
 
 /**
- * A dispute told to the bot in a Slack thread, kept like an email thread: the thread (which run reads it, and
+ * A request told to the bot in a Slack thread (the mention workflow a module declares), kept like an email thread: the thread (which run reads it, and
  * whether it is still gathering input) and every message written in it that the run must read. The run waits
  * durably; handlers write the message first and then wake the run, so a crash in between loses nothing.
  */
@@ -19,8 +19,9 @@ export interface SlackIntakeThreadDoc {
   channel: string;
   threadTs: string;
   intakeRunId: string;
-  /** intake: the run is gathering input; case: the dispute started; closed: intake gave up. */
+  /** intake: the run is gathering input; case: the case it gathered started; closed: intake gave up. */
   stage: 'intake' | 'case' | 'closed';
+  /** The case run the intake started (the field name predates modules; kept so stored threads still read). */
   disputeRunId?: string;
   createdAt: Date;
   updatedAt: Date;
@@ -73,6 +74,32 @@ export function slackIntakeModels(conn: Connection) {
 export type SlackIntakeModels = ReturnType<typeof slackIntakeModels>;
 
 export const threadKeyOf = (channel: string, threadTs: string) => `${channel}:${threadTs}`;
+
+export function findIntakeThread(models: SlackIntakeModels, key: string): Promise<SlackIntakeThreadDoc | null> {
+  return models.threads.findById(key).lean<SlackIntakeThreadDoc>().exec();
+}
+
+/** Marks a thread as gathering input for `intakeRunId` (idempotent: the first run to open it keeps it). */
+export async function openIntakeThread(
+  models: SlackIntakeModels,
+  t: { key: string; channel: string; threadTs: string; intakeRunId: string },
+  now: Date,
+): Promise<void> {
+  await models.threads.updateOne(
+    { _id: t.key },
+    {
+      $setOnInsert: {
+        channel: t.channel,
+        threadTs: t.threadTs,
+        intakeRunId: t.intakeRunId,
+        stage: 'intake',
+        createdAt: now,
+      },
+      $set: { updatedAt: now },
+    },
+    { upsert: true },
+  );
+}
 
 /** Stores a message of the thread; a redelivery of the same message is a no-op. */
 export async function recordThreadMessage(
