@@ -9,7 +9,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 /**
  * `npm run demo`: Countersign with the offline model and a local mail catcher, one sample run per module (each
  * module's `demoSamples`) submitted through the signed webhook like any client would, and the approval link
- * printed once each run waits. `DEMO_WORKFLOWS=refund-request` (comma-separated) picks which samples run.
+ * printed once each run waits. `DEMO_WORKFLOWS=<workflow>` (comma-separated) picks which samples run.
  */
 export async function runDemo(
   env: Record<string, string | undefined>,

@@ -101,7 +101,7 @@ function decodeJson(text: string, path: string): Decoded {
 
 const firstLine = (message: string) => (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 
-/** `workflows.refund-request.stages[1].above`; keys that are not simple words are quoted. */
+/** `workflows.expense-claim.stages[1].above`; keys that are not simple words are quoted. */
 export function renderPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const seg of path) {

@@ -73,6 +73,12 @@ export function crossFieldProblems(raw: unknown, env: Env): { path: Path; messag
   const providerNames = keysOf(raw.providers);
   const known = (what: string, names: string[]) =>
     names.length ? `${what}s: ${list(names)}` : `no ${what}s are defined`;
+  // `default` is the provider built from OPENAI_* (or the offline model); a file may not redefine it.
+  if (providerNames?.includes('default'))
+    problems.push({
+      path: ['providers', 'default'],
+      message: 'the name "default" is reserved for the provider built from OPENAI_* (or the offline model)',
+    });
 
   // Name-shaped entries pass the schema; here they must be groups. Other bad entries the schema has reported.
   const checkEntries = (entries: unknown, path: Path) => {

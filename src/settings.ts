@@ -189,6 +189,21 @@ export interface ReviewPolicy {
   escalateTo: { emails: string[]; slackUsers: string[]; slackChannels: string[]; slackGroups: string[] };
 }
 
+/** What a workflow hands `ctx.checkpoint` for reminders and the timeout path (CheckpointSpec's two fields). */
+export interface CheckpointTimers {
+  reminders?: { everyMs: number; max: number };
+  timeout: { afterMs: number; action: ReviewPolicy['timeoutAction']; escalateTo: ReviewPolicy['escalateTo'] };
+}
+
+/** A workflow's reminders and timeout as checkpoint options: the file's values over the CHECKPOINT_* defaults. */
+export function checkpointTimers(defaults: ReviewPolicy, settings: Settings, workflow: string): CheckpointTimers {
+  const review = reviewPolicy(defaults, settings, workflow);
+  return {
+    ...(review.reminders > 0 ? { reminders: { everyMs: review.remindEveryMs, max: review.reminders } } : {}),
+    timeout: { afterMs: review.timeoutMs, action: review.timeoutAction, escalateTo: review.escalateTo },
+  };
+}
+
 /** A workflow's review policy: each value the file sets for the workflow overrides the env default (CHECKPOINT_*). */
 export function reviewPolicy(defaults: ReviewPolicy, settings: Settings, workflow: string): ReviewPolicy {
   const wf = settings.workflows[workflow];

@@ -96,7 +96,7 @@ describe('a worker killed with SIGKILL', () => {
     model.setLatency(1_500);
     const runId = await start(email);
     const worker = workers.start();
-    await t.waitForRun(runId, (r) => r.steps.some((s) => s.status === 'running'), 30_000);
+    await t.waitForRun(runId, (r) => r.steps.some((s) => s.status === 'running'), 90_000);
     worker.kill('SIGTERM');
     const [code] = (await once(worker, 'exit')) as [number | null];
     expect(code).toBe(0);

@@ -8,6 +8,7 @@ import { ConfigError, parseEnv } from '../src/config.js';
 import { Secret } from '../src/secret.js';
 import {
   agentModel,
+  checkpointTimers,
   emptySettings,
   groupMembers,
   loadSettings,
@@ -494,6 +495,15 @@ describe('helpers', () => {
       escalateTo: { emails: ['fin@acme.test'], slackUsers: [], slackChannels: [], slackGroups: [] },
     });
     expect(reviewPolicy(defaults, settings, 'card-dispute')).toEqual(defaults);
+    expect(checkpointTimers(defaults, settings, 'refund-request')).toEqual({
+      reminders: { everyMs: 30 * 60_000, max: 3 },
+      timeout: {
+        afterMs: 2 * 3_600_000,
+        action: 'escalate',
+        escalateTo: { emails: ['fin@acme.test'], slackUsers: [], slackChannels: [], slackGroups: [] },
+      },
+    });
+    expect(checkpointTimers({ ...defaults, reminders: 0 }, settings, 'card-dispute')).not.toHaveProperty('reminders');
   });
 
   it('revealProviders passes on what each server supports', () => {

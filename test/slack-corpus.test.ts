@@ -86,7 +86,7 @@ describe('real Events API payloads', () => {
     const ts = '1610241741.000200';
     const question = await t.slack.waitFor(
       () => t.slack.messagesIn(C111).find((m) => m.threadTs === ts && m.text.includes('still need')),
-      30_000,
+      90_000,
     );
     expect(question.text).toContain('charge id');
     expect((await intakeRuns(C111, ts)).map((run) => run.workflow)).toEqual(['slack-intake']);
@@ -118,7 +118,7 @@ describe('real Events API payloads', () => {
     expectAcked(await asEvent({ ...base, event_id: 'Ev111-thread', event }));
     await t.slack.waitFor(
       () => t.slack.messagesIn(C111).find((m) => m.threadTs === '1610241799.000100' && m.text.includes('still need')),
-      30_000,
+      90_000,
     );
     expect(await intakeRuns(C111, '1610241799.000100')).toHaveLength(1);
   });
@@ -130,7 +130,7 @@ describe('real Events API payloads', () => {
     const ts = '0000000000.000000';
     const q = await t.slack.waitFor(
       () => t.slack.messagesIn(C111).find((m) => m.threadTs === ts && m.text.includes('still need')),
-      30_000,
+      90_000,
     );
     expect(q.text).toContain('email address');
   });

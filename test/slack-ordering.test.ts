@@ -73,12 +73,12 @@ async function settled(threadTs: string) {
         'source.key': { $in: [`${CHANNEL}:${threadTs}`, `intake:${CHANNEL}:${threadTs}`] },
         status: { $in: ['queued', 'running'] },
       })) === 0,
-    30_000,
+    90_000,
   );
 }
 
 async function expectAnsweredOnce(threadTs: string) {
-  await t.slack.waitFor(() => repliesIn(threadTs).find((m) => m.text.includes('started the dispute')), 30_000);
+  await t.slack.waitFor(() => repliesIn(threadTs).find((m) => m.text.includes('started the dispute')), 90_000);
   await settled(threadTs);
   expect(repliesIn(threadTs).filter((m) => m.text.includes('started the dispute'))).toHaveLength(1);
   expect(repliesIn(threadTs)).toHaveLength(1);
@@ -156,11 +156,11 @@ describe('a conversation in a thread', () => {
     });
     // The opening mention arrives message-first with retries; the question must still be asked exactly once.
     await deliver([{ body: first.message }, { body: first.appMention }, { body: first.message, retryNum: 1 }]);
-    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('charge id')), 30_000);
+    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('charge id')), 90_000);
     // The answer mentions the bot too, so it arrives twice again, app_mention last, plus a retry of the message.
     const answer = mentionInThread({ threadTs: th.root, ts: th.reply(1), text: 'It is ch_2001.' });
     await deliver([{ body: answer.message }, { body: answer.message, retryNum: 1 }, { body: answer.appMention }]);
-    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('started the dispute')), 30_000);
+    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('started the dispute')), 90_000);
     await settled(th.root);
     expect(repliesIn(th.root).map((m) => (m.text.includes('charge id') ? 'question' : 'started'))).toEqual([
       'question',
@@ -178,7 +178,7 @@ describe('a conversation in a thread', () => {
       text: 'Customer account broadcast@example.com did not authorize the charge of $199 on their card last week.',
     });
     await deliver([{ body: first.appMention }]);
-    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('charge id')), 30_000);
+    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('charge id')), 90_000);
     const edit = plainReply({ threadTs: th.root, ts: th.reply(1), text: 'It is ch_2001.', subtype: 'message_changed' });
     await deliver([{ body: edit }]);
     await settled(th.root);
@@ -190,7 +190,7 @@ describe('a conversation in a thread', () => {
       subtype: 'thread_broadcast',
     });
     await deliver([{ body: broadcast }]);
-    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('started the dispute')), 30_000);
+    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('started the dispute')), 90_000);
   });
 
   it('takes a plain reply (no mention) as the answer, and a later mention gets a pointer to the run', async () => {
@@ -201,13 +201,13 @@ describe('a conversation in a thread', () => {
       text: 'Customer account plain@example.com did not authorize the charge of $199 on their card last week.',
     });
     await deliver([{ body: first.appMention }, { body: first.message }]);
-    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('charge id')), 30_000);
+    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('charge id')), 90_000);
     const reply = plainReply({ threadTs: th.root, ts: th.reply(1), text: 'It is ch_2001.' });
     await deliver([{ body: reply }, { body: reply, retryNum: 1 }]);
-    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('started the dispute')), 30_000);
+    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('started the dispute')), 90_000);
     const again = mentionInThread({ threadTs: th.root, ts: th.reply(2), text: 'Did it start?' });
     await deliver([{ body: again.message }, { body: again.appMention }]);
-    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('already started')), 30_000);
+    await t.slack.waitFor(() => repliesIn(th.root).find((m) => m.text.includes('already started')), 90_000);
     await settled(th.root);
     expect(repliesIn(th.root)).toHaveLength(3);
     expect(await t.app.store.runs.countDocuments({ 'source.key': `${CHANNEL}:${th.root}` })).toBe(1);

@@ -18,7 +18,7 @@ const slackErrors = async (checkpointId: string) =>
   ((await t.app.engine.getCheckpoint(checkpointId))?.audit ?? []).filter((a) => a.outcome === 'slack_error');
 
 async function waitForErrors(checkpointId: string, count: number) {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 45_000;
   for (;;) {
     const errors = await slackErrors(checkpointId);
     if (errors.length >= count || Date.now() > deadline) return errors;

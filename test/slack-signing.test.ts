@@ -74,7 +74,7 @@ describe('requests to /slack/events that Slack did not sign', () => {
   it('and still decides on the same click when it is signed', async () => {
     const res = await t.post(approveBody(), form);
     expect(res.status).toBe(200);
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 45_000;
     while ((await t.app.engine.getCheckpoint(cp._id))?.status === 'pending' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -93,7 +93,7 @@ describe('Socket Mode', () => {
     );
     const [ack] = await socket.waitFor(() => (socket.acksFor(envelope.envelope_id).length ? socket.acks : false));
     expect(ack?.envelope_id).toBeDefined();
-    await slack.waitFor(() => threadReplies(ts).find((m) => m.text.includes('started the dispute')), 30_000);
+    await slack.waitFor(() => threadReplies(ts).find((m) => m.text.includes('started the dispute')), 90_000);
     // Slack re-sends an envelope it did not see acknowledged: same envelope_id, same event_id, retry_attempt 1.
     socket.redeliver(envelope);
     await socket.waitFor(() => socket.acksFor(envelope.envelope_id).length === 2);
@@ -152,7 +152,7 @@ describe('Socket Mode', () => {
       readFileSync(fileURLToPath(new URL('./fixtures/slack-corpus/sdk-hello.json', import.meta.url)), 'utf8'),
     );
     socket.disconnect('refresh_requested');
-    await socket.waitFor(() => socket.connections === 2 && socket.open === 1, 30_000);
+    await socket.waitFor(() => socket.connections === 2 && socket.open === 1, 90_000);
     expect(slack.callsTo('apps.connections.open')).toHaveLength(2);
     const ts = '1730000002.000100';
     const envelope = socket.deliver(
@@ -168,6 +168,6 @@ describe('Socket Mode', () => {
     );
     await socket.waitFor(() => socket.acksFor(envelope.envelope_id).length === 1);
     expect(socket.acksFor(envelope.envelope_id)[0]?.connection).toBe(2);
-    await slack.waitFor(() => threadReplies(ts).find((m) => m.text.includes('charge id')), 30_000);
+    await slack.waitFor(() => threadReplies(ts).find((m) => m.text.includes('charge id')), 90_000);
   });
 });

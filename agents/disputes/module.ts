@@ -1,4 +1,5 @@
 import type { UseCaseModule } from '../../src/modules/types.js';
+import { checkpointTimers } from '../../src/settings.js';
 import { createDisputeAgents } from './agents.js';
 import { createDisputeData, seedSampleData } from './data.js';
 import { createEmailIntakeWorkflow, EMAIL_INTAKE } from './email-intake.js';
@@ -43,16 +44,9 @@ export const disputesModule: UseCaseModule = {
       agents,
       mailer: ctx.mailer,
       outcomes,
-      review: {
-        ...(config.review.reminders > 0
-          ? { reminders: { everyMs: config.review.remindEveryMs, max: config.review.reminders } }
-          : {}),
-        timeout: {
-          afterMs: config.review.timeoutMs,
-          action: config.review.timeoutAction,
-          escalateTo: config.review.escalateTo,
-        },
-      },
+      // The file's `workflows.card-dispute.reminders` / `timeout` over the CHECKPOINT_* defaults.
+      review: checkpointTimers(config.review, config.settings, CARD_DISPUTE),
+      requireRejectReason: config.settings.workflows[CARD_DISPUTE]?.requireRejectReason ?? false,
     });
     const emailIntake = createEmailIntakeWorkflow({
       intakeAgent,

@@ -30,6 +30,8 @@ export interface CardDisputeDeps {
   outcomes: OutcomeLog;
   /** Reminders and what happens when nobody decides (from config.review). */
   review?: Pick<CheckpointSpec<Record<string, unknown>>, 'reminders' | 'timeout'>;
+  /** A reject must say why (`workflows.card-dispute.requireRejectReason`; default off). */
+  requireRejectReason?: boolean;
 }
 
 export interface CardDisputeOutput {
@@ -99,6 +101,7 @@ export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
           evidence: disputeEvidence(dispute, evidence, risk, language),
           proposal: { outcome: proposal.outcome, confidence: proposal.confidence, rationale: proposal.rationale },
           editable: reviewEditable,
+          ...(deps.requireRejectReason ? { requireRejectReason: true } : {}),
           values: {
             outcome: proposal.outcome === 'review' ? proposal.leaning : proposal.outcome,
             reply: proposal.reply,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { resolveStages, type StagePolicy } from '../../src/engine/approval.js';
 import type { ResolvedStage } from '../../src/engine/workflow.js';
 import type { ModuleContext, UseCaseModule } from '../../src/modules/types.js';
-import { reviewPolicy } from '../../src/settings.js';
+import { checkpointTimers } from '../../src/settings.js';
 import { createRefundAgents } from './agents.js';
 import { createHttpBilling } from './billing/http-adapter.js';
 import type { BillingPort } from './billing/port.js';
@@ -115,8 +115,6 @@ export function createRefundsModule(options: { billing?: BillingChoice } = {}): 
         };
       }
       const own = config.settings.workflows[REFUND_REQUEST];
-      // The file's `workflows.refund-request.reminders` / `timeout` over the CHECKPOINT_* defaults.
-      const review = reviewPolicy(config.review, config.settings, REFUND_REQUEST);
       const workflow = createRefundRequestWorkflow({
         agents,
         data,
@@ -127,10 +125,8 @@ export function createRefundsModule(options: { billing?: BillingChoice } = {}): 
         outcomes,
         stagesFor: stagesResolver(ctx),
         requireRejectReason: own?.requireRejectReason ?? true,
-        review: {
-          ...(review.reminders > 0 ? { reminders: { everyMs: review.remindEveryMs, max: review.reminders } } : {}),
-          timeout: { afterMs: review.timeoutMs, action: review.timeoutAction, escalateTo: review.escalateTo },
-        },
+        // The file's `workflows.refund-request.reminders` / `timeout` over the CHECKPOINT_* defaults.
+        review: checkpointTimers(config.review, config.settings, REFUND_REQUEST),
       });
       return {
         workflows: [workflow],

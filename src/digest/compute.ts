@@ -39,7 +39,7 @@ export interface DigestDeps {
   linkFor(checkpoint: CheckpointDoc, recipient: string): string;
   /** How long a checkpoint may wait before it counts as an SLA breach (unless it has its own timeout). */
   slaMs?: number;
-  /** Each module's own section for the period (refunds issued, disputes resolved…). */
+  /** Each module's own section for the period (what it resolved, what it paid out…). */
   sections?(period: { from: Date; to: Date }): Promise<DigestSection[]>;
 }
 

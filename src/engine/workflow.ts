@@ -68,7 +68,7 @@ export interface CheckpointResult<E> {
 
 /** One approval stage after policy resolution: who decides and how many of them (src/engine/approval.ts). */
 export interface ResolvedStage {
-  /** Shown to people ("team lead") and part of the checkpoint id (`refund-team-lead`). */
+  /** Shown to people ("team lead") and part of the checkpoint id (`expense-team-lead`). */
   name: string;
   approvers: Partial<Approvers>;
   quorum: NonNullable<CheckpointSpec<Record<string, unknown>>['quorum']>;
@@ -139,9 +139,9 @@ export interface WorkflowContext {
    * @example
    * const verdict = await ctx.autonomy('review-policy', {
    *   facts: { amount: input.amount, confidence: proposal.confidence },
-   *   rule: (f, level) => refundLimits(f, level),
+   *   rule: (f, level) => expenseLimits(f, level),
    *   checkpoint: 'review',
-   *   agreement: { field: 'decision', agents: ['refund-advisor'], proposed: proposal.decision },
+   *   agreement: { field: 'decision', agents: ['expense-advisor'], proposed: proposal.decision },
    * });
    * if (!verdict.auto) await ctx.checkpoint('review', { ...view, agreement: { field: 'decision' } });
    */

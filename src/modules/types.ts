@@ -16,7 +16,7 @@ import type { SlackCommandIntake, SlackShortcutIntake } from './intake.js';
 export type { SlackCommandIntake, SlackShortcutIntake } from './intake.js';
 
 /**
- * A use case (card disputes, refund requests, the process a team writes next) as one folder under `agents/`.
+ * A use case (one approval process: the built-in ones, the process a team writes next) as one folder under `agents/`.
  * The folder exports a `UseCaseModule`; the composition root loads a list of them and the platform under `src/`
  * never names one. Everything a process brings is declared here: workflows, agents, offline-model responders,
  * intake adapters, its digest section and sample data.
@@ -75,7 +75,7 @@ export interface DemoSample {
 export interface ModuleIntake {
   /** Workflows that `POST /webhooks/:workflow` may start (by name). */
   webhooks?: string[];
-  /** Words after `/countersign` that open a workflow's intake form, e.g. `{ word: 'refund', workflow: 'refund-request' }`. */
+  /** Words after `/countersign` that open a workflow's intake form, e.g. `{ word: 'expense', workflow: 'expense-claim' }`. */
   slackCommands?: SlackCommandIntake[];
   /** Message shortcuts (`callback_id`) that turn a Slack message into a workflow's intake form. */
   slackShortcuts?: SlackShortcutIntake[];
