@@ -11,12 +11,17 @@ import { counter } from './progress.js';
  */
 export async function cloneWaitingRuns(b: BenchApp, count: number): Promise<string[]> {
   const store = b.app.store;
-  const templates = await store.checkpoints.find({ status: 'pending' }).limit(50).lean<CheckpointDoc[]>();
-  if (templates.length === 0) throw new Error('no waiting run to copy');
+  const templates = await store.checkpoints.find({ status: 'pending' }).limit(200).lean<CheckpointDoc[]>();
+  const candidates = await Promise.all(
+    templates.map(async (cp) => ({ cp, run: await store.runs.findById(cp.runId).lean<RunDoc>() })),
+  );
+  // Only runs whose pass has ended: a copy of a run still `running` would be a run in flight, not a waiting one.
+  const settled = candidates.filter((c) => c.run?.status === 'waiting').slice(0, 50);
+  if (settled.length === 0) throw new Error('no waiting run to copy');
   const originals = await Promise.all(
-    templates.map(async (cp) => ({
+    settled.map(async ({ cp, run }) => ({
       cp,
-      run: await store.runs.findById(cp.runId).lean<RunDoc>(),
+      run,
       steps: await store.steps.find({ runId: cp.runId }).lean<StepDoc[]>(),
     })),
   );

@@ -5,6 +5,7 @@ import {
   type InboundEmail,
   inboundEmailSchema,
 } from '../../src/channels/email/inbound.js';
+import { threadMessageIds } from '../../src/channels/email/intake-records.js';
 import type { EmailStore } from '../../src/channels/email/store.js';
 import type { ThreadMail, ThreadSend } from '../../src/channels/email/thread-mail.js';
 import type { ThreadRef } from '../../src/channels/email/threading.js';
@@ -132,6 +133,7 @@ export function createEmailIntakeWorkflow(deps: EmailIntakeDeps) {
               source: { channel: 'email', key: mail.thread.messageId },
             });
             // From now on the customer's messages in this thread attach to the case instead of waking intake.
+            // This run is the thread document's only writer after the reader inserted it (see ThreadDoc).
             await deps.email.threads.updateOne(
               { _id: mail.threadKey },
               { $set: { stage: 'case', caseRunId: started.runId, updatedAt: new Date() } },
@@ -190,6 +192,7 @@ async function followUpsSince(
     .sort({ seq: 1 })
     .lean();
   const thread = await email.threads.findById(threadKey).lean();
+  const known = thread ? await threadMessageIds(email, thread) : [];
   return docs.map((d) => ({
     seq: d.seq,
     ...followUpSchema.parse({
@@ -202,7 +205,7 @@ async function followUpsSince(
       thread: {
         messageId: d.messageId,
         // Everything known in the thread, oldest first: enough for any client to place our reply.
-        references: (thread?.messageIds ?? []).filter((id) => id !== d.messageId).slice(0, 50),
+        references: known.filter((id) => id !== d.messageId).slice(0, 50),
         subject: d.subject,
         to: d.from,
       },

@@ -5,7 +5,7 @@ import {
   appendToThread,
   claimMessage,
   finishMessage,
-  linkIntakeRun,
+  intakeRunOf,
   openThread,
   openThreadsWith,
   storeAttachment,
@@ -111,8 +111,8 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
 
   const thread = await findThread(deps.email, mail);
   if (thread) {
-    const seq = await appendToThread(deps.email, thread._id, mail.messageId);
-    const runId = thread.caseRunId ?? thread.intakeRunId;
+    const seq = await appendToThread(deps.email, thread, { messageId: mail.messageId, messageKey: key }, deps.now());
+    const runId = thread.caseRunId ?? thread.intakeRunId ?? (await intakeRunOf(deps.email, thread._id));
     await finishMessage(
       deps.email,
       key,
@@ -159,7 +159,6 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
     idempotencyKey: `email:${key}`,
     source: { channel: 'email', key: mail.messageId },
   });
-  await linkIntakeRun(deps.email, threadKey, runId);
   await finish('done', `route:${route.name}`, { ...common, threadKey, runId, kind: 'new', seq: 1 });
   return 'processed';
 }

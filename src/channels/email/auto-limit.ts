@@ -53,9 +53,10 @@ export async function claimAutoSlot(
 
 /**
  * The first unclaimed number. Claims are contiguous from 1 (n is inserted only after n-1 was seen), so a
- * galloping search by `_id` finds it in O(log n) point reads, with no counter to keep.
+ * galloping search by `_id` finds it in O(log n) point reads, with no counter to keep. Also numbers a thread's
+ * follow-ups (intake-records.ts).
  */
-async function firstFree(has: (n: number) => Promise<boolean>): Promise<number> {
+export async function firstFree(has: (n: number) => Promise<boolean>): Promise<number> {
   if (!(await has(1))) return 1;
   let lo = 1;
   let hi = 2;

@@ -1,4 +1,6 @@
 import { isDuplicateKey } from '../../duplicate-key.js';
+import { Retryable } from '../../errors.js';
+import { firstFree } from './auto-limit.js';
 import type { EmailStore, MessageDoc, MessageStatus, SentDoc, ThreadDoc } from './store.js';
 
 /**
@@ -17,7 +19,12 @@ export type Claim =
 
 const FINISHED: MessageStatus[] = ['done', 'ignored', 'quarantined'];
 
-/** Claims a message by its unique key before anything is done with it; a dead reader's lease is taken over. */
+/**
+ * Claims a message by its unique key before anything is done with it; a dead reader's lease is taken over.
+ * Both are unique inserts, never conditional updates (FerretDB 1.x lets several conditional updates of one
+ * document succeed): the message document itself for the first reader, then `lease:<key>:<gen>` in
+ * `email_claims` for each takeover, so exactly one reader wins each generation on either store.
+ */
 export async function claimMessage(
   email: EmailStore,
   base: Omit<MessageDoc, 'status' | 'lease' | 'attachments' | 'seq' | 'updatedAt' | 'v'>,
@@ -25,7 +32,8 @@ export async function claimMessage(
   now: Date,
   leaseMs = 60_000,
 ): Promise<Claim> {
-  const lease = { owner, until: new Date(now.getTime() + leaseMs) };
+  const until = new Date(now.getTime() + leaseMs);
+  const lease = { owner, until, gen: 1 };
   try {
     const doc: MessageDoc = { ...base, v: 1, status: 'processing', lease, attachments: [], seq: 0, updatedAt: now };
     await email.messages.create(doc);
@@ -36,19 +44,56 @@ export async function claimMessage(
   const existing = await email.messages.findById(base._id).lean<MessageDoc>();
   if (!existing) return { state: 'busy' };
   if (FINISHED.includes(existing.status)) return { state: 'finished', doc: existing };
-  // An unfinished claim whose lease ran out belonged to a reader that died: take it over.
-  const taken = await email.messages
-    .findOneAndUpdate(
-      {
-        _id: base._id,
-        status: 'processing',
-        $or: [{ lease: null }, { 'lease.until': { $lt: now } }, { 'lease.owner': owner }],
-      },
-      { $set: { lease, updatedAt: now } },
-      { returnDocument: 'after' },
-    )
-    .lean<MessageDoc>();
-  return taken ? { state: 'claimed', doc: taken } : { state: 'busy' };
+  const held = existing.lease;
+  const mine = held?.owner === owner;
+  if (!mine && held && new Date(held.until) > now) return { state: 'busy' };
+  // Our own earlier attempt keeps its generation; an unfinished claim whose lease ran out belonged to a reader
+  // that died, and the next generation's claim decides who takes it over.
+  const gen = mine ? (held.gen ?? 1) : await claimLeaseGeneration(email, base._id, (held?.gen ?? 1) + 1, now, leaseMs);
+  if (gen === null) return { state: 'busy' };
+  const taken = { owner, until, gen };
+  // Only the generation's winner writes the lease, so this plain update has no rival writer.
+  const res = await email.messages.updateOne(
+    { _id: base._id, status: 'processing' },
+    { $set: { lease: taken, updatedAt: now } },
+  );
+  if (res.matchedCount === 0) {
+    const done = await email.messages.findById(base._id).lean<MessageDoc>();
+    return done ? { state: 'finished', doc: done } : { state: 'busy' };
+  }
+  return { state: 'claimed', doc: { ...existing, lease: taken, updatedAt: now } };
+}
+
+/**
+ * Claims lease generation `gen` of a message. A claim older than a lease whose winner never wrote it on the
+ * message (it died right after claiming) would block every later reader, so it counts as expired and the next
+ * generation is tried, as the engine does for run leases (src/engine/pass.ts).
+ */
+async function claimLeaseGeneration(
+  email: EmailStore,
+  key: string,
+  gen: number,
+  now: Date,
+  leaseMs: number,
+): Promise<number | null> {
+  for (let g = gen; g < gen + 5; g++) {
+    const id = `lease:${key}:${g}`;
+    if (await insertClaim(email, id, key, now)) return g;
+    const blocking = await email.claims.findById(id).lean();
+    if (!blocking || new Date(blocking.at).getTime() + leaseMs > now.getTime()) return null;
+  }
+  return null;
+}
+
+/** True for the one caller that inserted `id` first. */
+async function insertClaim(email: EmailStore, id: string, by: string, at: Date): Promise<boolean> {
+  try {
+    await email.claims.create({ _id: id, by, at });
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
 }
 
 export async function finishMessage(
@@ -109,12 +154,42 @@ export async function recordInboundSuppression(
     });
 }
 
-/** The open threads that hold any of these Message-IDs. */
-export function openThreadsWith(email: EmailStore, messageIds: readonly string[]): Promise<ThreadDoc[]> {
+/**
+ * The open threads that hold any of these Message-IDs: a thread's first message (its key), a follow-up
+ * (`email_thread_ids`), one of ours (`email_sent`), or an id in the `messageIds` array of a thread written by
+ * an earlier version.
+ */
+export async function openThreadsWith(email: EmailStore, messageIds: readonly string[]): Promise<ThreadDoc[]> {
+  const ids = [...new Set(messageIds)];
+  const [followUps, ours] = await Promise.all([
+    email.threadIds.find({ _id: { $in: ids } }, { threadKey: 1 }).lean<{ threadKey: string }[]>(),
+    email.sent.find({ _id: { $in: ids } }, { threadKey: 1 }).lean<{ threadKey: string }[]>(),
+  ]);
+  const keys = [...new Set([...ids, ...followUps.map((d) => d.threadKey), ...ours.map((d) => d.threadKey)])];
   return email.threads
-    .find({ messageIds: { $in: messageIds }, stage: { $ne: 'closed' } })
+    .find({ $or: [{ _id: { $in: keys } }, { messageIds: { $in: ids } }], stage: { $ne: 'closed' } })
     .lean<ThreadDoc[]>()
     .exec();
+}
+
+/**
+ * Every Message-ID known in a thread, oldest first (at most 50 of each kind): those it was opened with (and,
+ * for threads written by an earlier version, everything appended to its array), then follow-ups and our own
+ * messages in the order they were recorded.
+ */
+export async function threadMessageIds(
+  email: EmailStore,
+  thread: Pick<ThreadDoc, '_id' | 'messageIds'>,
+): Promise<string[]> {
+  const [followUps, ours] = await Promise.all([
+    email.threadIds.find({ threadKey: thread._id }).sort({ at: 1 }).limit(50).lean(),
+    email.sent.find({ threadKey: thread._id }).sort({ sentAt: 1 }).limit(50).lean(),
+  ]);
+  const appended = [
+    ...followUps.map((d) => ({ id: d._id, at: new Date(d.at).getTime() })),
+    ...ours.map((d) => ({ id: d._id, at: new Date(d.sentAt).getTime() })),
+  ].sort((a, b) => a.at - b.at);
+  return [...new Set([...thread.messageIds, ...appended.map((d) => d.id)])];
 }
 
 /** Threads one sender opened since `since` (the per-sender cap on new cases). */
@@ -122,47 +197,58 @@ export function threadsOpenedSince(email: EmailStore, customer: string, since: D
   return email.threads.countDocuments({ customer, createdAt: { $gte: since } }).exec();
 }
 
-/** Opens a thread (idempotent: a retry finds it). `stage` is `intake` for a new case, `closed` for a refusal. */
+/**
+ * Opens a thread by inserting it (idempotent: a retry finds it and changes nothing, since after this insert only
+ * the thread's intake run writes the document). `stage` is `intake` for a new case, `closed` for a refusal.
+ */
 export async function openThread(
   email: EmailStore,
   threadKey: string,
   t: { subject: string; customer: string; messageIds: string[]; stage: 'intake' | 'closed'; lastSeq: number },
   now: Date,
 ): Promise<void> {
-  await email.threads.updateOne(
-    { _id: threadKey },
-    {
-      $setOnInsert: {
-        v: 1,
-        subject: t.subject,
-        customer: t.customer,
-        messageIds: t.messageIds,
-        stage: t.stage,
-        writes: [],
-        lastSeq: t.lastSeq,
-        createdAt: now,
-      },
-      ...(t.stage === 'intake' ? { $set: { updatedAt: now } } : {}),
-    },
-    { upsert: true },
-  );
+  const doc: ThreadDoc = { _id: threadKey, v: 1, ...t, createdAt: now, updatedAt: now };
+  await email.threads.create(doc).catch((err: unknown) => {
+    if (!isDuplicateKey(err)) throw err;
+  });
 }
 
-/** Adds a follow-up to its thread and returns its sequence number in the thread. */
-export async function appendToThread(email: EmailStore, threadKey: string, messageId: string): Promise<number> {
-  const t = await email.threads
-    .findOneAndUpdate(
-      { _id: threadKey },
-      { $inc: { lastSeq: 1 }, $addToSet: { messageIds: messageId } },
-      { returnDocument: 'after' },
-    )
-    .lean<ThreadDoc>();
-  return t?.lastSeq ?? 0;
+/**
+ * Records a follow-up in its thread and returns its sequence number there. Numbers are claims
+ * `seq:<threadKey>:<n>` in `email_claims`, continuing after the thread's `lastSeq`: concurrent follow-ups
+ * collide on the unique `_id` and move on to n+1, so each gets its own number on either store, and no shared
+ * counter is updated. A retry of the same message finds its number in `email_thread_ids`.
+ */
+export async function appendToThread(
+  email: EmailStore,
+  thread: Pick<ThreadDoc, '_id' | 'lastSeq'>,
+  f: { messageId: string; messageKey: string },
+  now: Date,
+): Promise<number> {
+  const known = await email.threadIds.findById(f.messageId).lean();
+  if (known) return known.seq;
+  const base = thread.lastSeq ?? 1;
+  const seqId = (n: number) => `seq:${thread._id}:${n}`;
+  let n = base + (await firstFree(async (k) => Boolean(await email.claims.exists({ _id: seqId(base + k) }))));
+  // Each lost race means another follow-up took n; this many in a row is a burst worth a later retry.
+  for (let tries = 0; tries < 64; tries++, n++) {
+    if (!(await insertClaim(email, seqId(n), f.messageKey, now))) continue;
+    await email.threadIds
+      .create({ _id: f.messageId, threadKey: thread._id, seq: n, messageKey: f.messageKey, at: now })
+      .catch((err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
+      });
+    return n;
+  }
+  throw new Retryable(`too many concurrent follow-ups in thread ${thread._id}; will try again`);
 }
 
-/** The run a new thread started. */
-export async function linkIntakeRun(email: EmailStore, threadKey: string, runId: string): Promise<void> {
-  await email.threads.updateOne({ _id: threadKey }, { $set: { intakeRunId: runId } });
+/** The run a thread's first message started (recorded on that message, not on the thread: one writer there). */
+export async function intakeRunOf(email: EmailStore, threadKey: string): Promise<string | undefined> {
+  const first = await email.messages
+    .findOne({ threadKey, kind: 'new' }, { runId: 1 })
+    .lean<Pick<MessageDoc, 'runId'>>();
+  return first?.runId;
 }
 
 /** Stores an attachment's bytes once per content hash. */

@@ -2,8 +2,8 @@ import type { Connection } from 'mongoose';
 import { Schema } from 'mongoose';
 
 /**
- * What email adds to the store: the IMAP cursor, one document per inbound message (its claim), threads (which
- * Message-IDs belong to which case and how often we wrote), and attachment bytes by hash.
+ * What email adds to the store: the IMAP cursor, one document per inbound message (its claim), threads (one per
+ * case, with the follow-ups' Message-IDs and our sent mail appended beside them), and attachment bytes by hash.
  * Same FerretDB rules as src/store/models.ts: atomicity from unique `_id`s and single-document updates.
  */
 
@@ -40,7 +40,12 @@ export interface MessageDoc {
   v: number;
   status: MessageStatus;
   reason?: string;
-  lease?: { owner: string; until: Date } | null;
+  /**
+   * Who processes it until when. `gen` counts takeovers: generation g > 1 belongs to whoever inserted the claim
+   * `lease:<_id>:<g>` in `email_claims` (the first is the message's own insert); absent on documents written
+   * before generations existed, which count as generation 1.
+   */
+  lease?: { owner: string; until: Date; gen?: number } | null;
   account: string;
   mailbox: string;
   uidValidity: string;
@@ -65,22 +70,57 @@ export interface MessageDoc {
   updatedAt: Date;
 }
 
+/**
+ * One customer thread. FerretDB rewrites a whole document on update, so it has ONE writer: the mailbox reader
+ * inserts it (unique `_id`), and afterwards only its intake run updates it (`stage`, `caseRunId`), one pass at a
+ * time under the run's lease. What many writers add to a thread is appended elsewhere: follow-ups' Message-IDs
+ * and sequence numbers in `email_thread_ids` / `email_claims`, our messages in `email_sent`.
+ */
 export interface ThreadDoc {
   _id: string; // the Message-ID of the customer's first message
   v: number;
   subject: string;
   customer: string;
-  /** Every Message-ID of the thread, ours included, so a reply to any of them finds it. */
+  /**
+   * The Message-IDs known when the thread was opened. Documents written before `email_thread_ids` existed also
+   * hold later ones here (ours included), so lookups still read it.
+   */
   messageIds: string[];
   /** `intake` while asking the customer for details; `case` once the dispute runs. */
   stage: 'intake' | 'case' | 'closed';
+  /** Written by earlier versions only; the intake run is now found from the thread's first message. */
   intakeRunId?: string;
   caseRunId?: string;
-  /** When we wrote to this thread: the per-thread cap counts these. */
-  writes: Date[];
+  /** Written by earlier versions only (the per-thread cap now counts `email_sent`); still read as history. */
+  writes?: Date[];
+  /**
+   * The highest sequence number handed out before sequence claims existed (1 for the opening message): claims
+   * `seq:<threadKey>:<n>` continue after it. Never updated by this version.
+   */
   lastSeq: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** Which thread a customer's follow-up belongs to, by its Message-ID: inserted once, never updated. */
+interface ThreadIdDoc {
+  _id: string; // the follow-up's Message-ID, `<…>`
+  threadKey: string;
+  /** Its order in the thread, from the claim `seq:<threadKey>:<seq>`. */
+  seq: number;
+  messageKey: string;
+  at: Date;
+}
+
+/**
+ * An exactly-once moment of the mailbox reader, won by inserting its `_id` first: `lease:<message key>:<gen>`
+ * (taking over a dead reader's message) and `seq:<threadKey>:<n>` (a follow-up's place in its thread).
+ */
+interface EmailClaimDoc {
+  _id: string;
+  /** The message claim key that won it. */
+  by: string;
+  at: Date;
 }
 
 /** One of our messages to a customer, by Message-ID: a reply naming it is a reply to us. */
@@ -199,7 +239,7 @@ function define(conn: Connection) {
         stage: String,
         intakeRunId: String,
         caseRunId: String,
-        writes: [Date],
+        writes: { type: [Date], default: undefined },
         lastSeq: Number,
         createdAt: Date,
         updatedAt: Date,
@@ -219,7 +259,18 @@ function define(conn: Connection) {
     new Schema<SentDoc>(
       { _id: String, to: String, kind: String, automatic: Boolean, threadKey: String, runId: String, sentAt: Date },
       { ...opts, collection: 'email_sent' },
+    ).index({ threadKey: 1, sentAt: 1 }), // the per-thread cap and a thread's Message-IDs
+  );
+  const threadIds = conn.model<ThreadIdDoc>(
+    'EmailThreadId',
+    new Schema<ThreadIdDoc>(
+      { _id: String, threadKey: { type: String, index: true }, seq: Number, messageKey: String, at: Date },
+      { ...opts, collection: 'email_thread_ids' },
     ),
+  );
+  const claims = conn.model<EmailClaimDoc>(
+    'EmailClaim',
+    new Schema<EmailClaimDoc>({ _id: String, by: String, at: Date }, { ...opts, collection: 'email_claims' }),
   );
   const suppressed = conn.model<SuppressedDoc>(
     'EmailSuppressed',
@@ -245,7 +296,7 @@ function define(conn: Connection) {
       { ...opts, collection: 'email_auto_slots' },
     ),
   );
-  return { cursors, messages, threads, attachments, sent, suppressed, autoSlots };
+  return { cursors, messages, threads, attachments, sent, suppressed, autoSlots, threadIds, claims };
 }
 
 export type EmailStore = ReturnType<typeof define>;
@@ -254,4 +305,6 @@ export async function ensureEmailIndexes(s: EmailStore): Promise<void> {
   await s.messages.createIndexes();
   await s.threads.createIndexes();
   await s.suppressed.createIndexes();
+  await s.sent.createIndexes();
+  await s.threadIds.createIndexes();
 }

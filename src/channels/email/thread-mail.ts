@@ -34,7 +34,8 @@ export interface ThreadSendOptions {
 /**
  * Writes to a customer in their thread, once per effect key (the mailer's idempotency), at most `maxPerHour`
  * times per thread and `autoReply.limit` automatic messages per address and window, and records our Message-ID
- * on the thread (so the customer's answer finds the case) and in `email_sent` (so a reply to it is known as one).
+ * in `email_sent` with its thread (so the customer's answer finds the case and is known as a reply to us).
+ * It never writes the thread document: that has one writer (see ThreadDoc), and `email_sent` is append-only.
  */
 export function createThreadMail(opts: ThreadMailOptions) {
   const now = opts.now ?? (() => new Date());
@@ -71,9 +72,14 @@ export function createThreadMail(opts: ThreadMailOptions) {
       // A retry of a send that already went out must not be stopped by the caps it counted towards.
       const already = Boolean(await opts.effects.exists({ _id: `email:${effectKey}`, status: 'done' }));
       if (!already) {
-        const recent = (thread?.writes ?? []).filter((w) => at.getTime() - new Date(w).getTime() < 3_600_000);
-        if (recent.length >= cap) {
-          const detail = `${recent.length} messages to this thread in the last hour (at most ${cap})`;
+        // Every message we ever wrote to a thread is in `email_sent` (earlier versions recorded them there too,
+        // besides the thread's old `writes` array), so counting it alone counts each once.
+        const recent = await opts.email.sent.countDocuments({
+          threadKey,
+          sentAt: { $gt: new Date(at.getTime() - 3_600_000) },
+        });
+        if (recent >= cap) {
+          const detail = `${recent} messages to this thread in the last hour (at most ${cap})`;
           return suppress(effectKey, { address, reason: 'thread-limit', kind, detail }, threadKey, options.runId);
         }
         if (automatic) {
@@ -102,12 +108,6 @@ export function createThreadMail(opts: ThreadMailOptions) {
       );
       const mail = { to: [address], ...replyHeaders(ref), ...content };
       const result = await opts.mailer.send(mail, effectKey, kind);
-      if (!result.skipped) {
-        await opts.email.threads.updateOne(
-          { _id: threadKey },
-          { $push: { writes: at }, $addToSet: { messageIds: result.messageId }, $set: { updatedAt: at } },
-        );
-      }
       return { sent: true, ...result };
     },
   };
