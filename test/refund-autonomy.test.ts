@@ -44,7 +44,7 @@ describe('refund-request under AUTONOMY=autonomous', () => {
     expect(waiting.checkpoints.map((c) => c.name)).toEqual(['approve-lead']);
     const verdict = await t.app.store.steps.findOne({ runId: partial, name: 'autonomy-policy' }).lean();
     expect(verdict?.result).toMatchObject({ auto: false });
-    expect(JSON.stringify(verdict?.result)).toContain('the AI proposes to partial');
+    expect(JSON.stringify(verdict?.result)).toContain('the AI proposes a partial refund');
     expect(billing.refunds().filter((r) => r.charge === 'ch_lk5201')).toHaveLength(0);
   });
 });

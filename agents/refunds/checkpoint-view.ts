@@ -14,7 +14,9 @@ export function refundSummary(r: RefundInput, p: RefundProposal, route: string, 
   const what =
     p.decision === 'deny'
       ? 'deny the refund'
-      : `${p.decision} ${formatMoney(p.amount, r.currency)} of ${formatMoney(r.amount, r.currency)}`;
+      : p.decision === 'partial'
+        ? `refund ${formatMoney(p.amount, r.currency)} of the ${formatMoney(r.amount, r.currency)} asked`
+        : `refund the ${formatMoney(p.amount, r.currency)} asked`;
   return `The AI proposes to ${what} (confidence ${Math.round(p.confidence * 100)}%, risk ${p.riskScore}/100). Asked by ${r.requestedBy}. Approval route: ${route}. Autonomy: ${autonomy}.`;
 }
 

@@ -66,7 +66,7 @@ export function refundAutonomyRule(f: RefundAutonomyFacts, level: Autonomy): Aut
   const limits = level === 'autonomous' ? LIMITS.autonomous : LIMITS.assisted;
   const blocker =
     f.decision !== 'approve'
-      ? `the AI proposes to ${f.decision}; only clear approvals may stand alone`
+      ? `the AI proposes ${f.decision === 'deny' ? 'to deny it' : 'a partial refund'}; only clear approvals may stand alone`
       : f.suspiciousInstructions
         ? 'the reason contains instructions aimed at the reviewer'
         : f.stages > 1
