@@ -3,12 +3,10 @@ import { createCountersign } from '../compose.js';
 import type { App } from '../src/app.js';
 import { parseEnv } from '../src/config.js';
 import { ephemeralPort } from '../src/services/net.js';
-import { API_TOKEN } from './support/app.js';
-import { redisUrl, testMongoUri, uniquePrefix } from './support/env.js';
-import { APPROVALS, PEOPLE, SIGNING_SECRET } from './support/slack-app.js';
+import { APPROVALS, PEOPLE, SIGNING_SECRET, slackAppEnv } from './support/slack-app.js';
 import { appMention, eventCallback } from './support/slack-payloads.js';
 import { slackHeaders } from './support/slack-sign.js';
-import { BOT_TOKEN, type SlackStandin, startSlackStandin } from './support/slack-standin.js';
+import { type SlackStandin, startSlackStandin } from './support/slack-standin.js';
 import { type SmtpCapture, startSmtpCapture } from './support/smtp-capture.js';
 import { killedBy, stopWorker, workerProcesses } from './support/worker-process.js';
 
@@ -35,24 +33,7 @@ beforeAll(async () => {
   const port = await ephemeralPort();
   baseUrl = `http://127.0.0.1:${port}`;
   env = {
-    PORT: String(port),
-    PUBLIC_URL: baseUrl,
-    MONGODB_URI: testMongoUri('slackcrash'),
-    REDIS_URL: redisUrl(),
-    COUNTERSIGN_QUEUE_PREFIX: uniquePrefix('slackcrash'),
-    APP_SECRET: 'test-app-secret-0123456789-0123456789-abcdef',
-    COUNTERSIGN_API_TOKEN: API_TOKEN,
-    SMTP_URL: smtp.url,
-    APPROVER_EMAILS: `${PEOPLE.alice.email},${PEOPLE.bob.email}`,
-    OFFLINE_MODEL_LATENCY_MS: '0',
-    LOG_LEVEL: 'silent',
-    WORKER_LOCK_MS: '3000',
-    RUN_LEASE_MS: '3000',
-    RECONCILE_INTERVAL_MS: '1000',
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.url,
-    SLACK_APPROVALS_CHANNEL: APPROVALS,
+    ...slackAppEnv({ label: 'slackcrash', port, smtpUrl: smtp.url, slackUrl: slack.url }),
   };
   app = await createCountersign({ config: parseEnv(env), seedSampleData: true });
   await app.listen(port);

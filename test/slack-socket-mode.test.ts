@@ -6,14 +6,13 @@ import { createCountersign } from '../compose.js';
 import type { App } from '../src/app.js';
 import { parseEnv } from '../src/config.js';
 import { ephemeralPort } from '../src/services/net.js';
-import { API_TOKEN, hasPendingCheckpoint } from './support/app.js';
-import { redisUrl, testMongoUri, uniquePrefix } from './support/env.js';
+import { hasPendingCheckpoint } from './support/app.js';
 import { waitFor } from './support/imap-app.js';
-import { APPROVALS, PEOPLE } from './support/slack-app.js';
+import { APPROVALS, PEOPLE, slackAppEnv } from './support/slack-app.js';
 import { appMention, blockActions, eventCallback } from './support/slack-payloads.js';
 import { watchSlackQueue } from './support/slack-queue.js';
 import { type SocketStandin, startSocketStandin } from './support/slack-socket-standin.js';
-import { APP_TOKEN, BOT_TOKEN, type SlackStandin, startSlackStandin } from './support/slack-standin.js';
+import { APP_TOKEN, type SlackStandin, startSlackStandin } from './support/slack-standin.js';
 import { type SmtpCapture, startSmtpCapture } from './support/smtp-capture.js';
 
 /**
@@ -38,24 +37,10 @@ beforeAll(async () => {
   slack.addChannel(SUPPORT, [PEOPLE.carol.id]);
   const port = await ephemeralPort();
   const env = {
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    MONGODB_URI: testMongoUri('slacksocket'),
-    REDIS_URL: redisUrl(),
-    COUNTERSIGN_QUEUE_PREFIX: uniquePrefix('slacksocket'),
-    APP_SECRET: 'test-app-secret-0123456789-0123456789-abcdef',
-    COUNTERSIGN_API_TOKEN: API_TOKEN,
-    SMTP_URL: smtp.url,
-    APPROVER_EMAILS: `${PEOPLE.alice.email},${PEOPLE.bob.email}`,
-    OFFLINE_MODEL_LATENCY_MS: '0',
-    LOG_LEVEL: 'silent',
-    WORKER_LOCK_MS: '3000',
-    RUN_LEASE_MS: '3000',
-    RECONCILE_INTERVAL_MS: '1000',
-    SLACK_BOT_TOKEN: BOT_TOKEN,
+    ...slackAppEnv({ label: 'slacksocket', port, smtpUrl: smtp.url, slackUrl: slack.url }),
+    // Socket Mode only: without a signing secret there is no HTTP receiver.
+    SLACK_SIGNING_SECRET: undefined,
     SLACK_APP_TOKEN: APP_TOKEN,
-    SLACK_API_URL: slack.url,
-    SLACK_APPROVALS_CHANNEL: APPROVALS,
   };
   app = await createCountersign({ config: parseEnv(env), seedSampleData: true, settings: { reconcileGraceMs: 500 } });
   app.startWorkers();

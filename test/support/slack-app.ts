@@ -37,6 +37,33 @@ export function fakeClock(): Clock & { advance(ms: number): void } {
   };
 }
 
+/**
+ * The environment of an app wired to the Slack stand-in over signed HTTP, with test timings (3 s lease, 1 s
+ * reconciler); Socket Mode tests drop the signing secret and add SLACK_APP_TOKEN.
+ */
+export function slackAppEnv(o: { label: string; port: number; smtpUrl: string; slackUrl: string }) {
+  return {
+    PORT: String(o.port),
+    PUBLIC_URL: `http://127.0.0.1:${o.port}`,
+    MONGODB_URI: testMongoUri(o.label),
+    REDIS_URL: redisUrl(),
+    COUNTERSIGN_QUEUE_PREFIX: uniquePrefix(o.label),
+    APP_SECRET: 'test-app-secret-0123456789-0123456789-abcdef',
+    COUNTERSIGN_API_TOKEN: API_TOKEN,
+    SMTP_URL: o.smtpUrl,
+    APPROVER_EMAILS: `${PEOPLE.alice.email},${PEOPLE.bob.email}`,
+    OFFLINE_MODEL_LATENCY_MS: '0',
+    LOG_LEVEL: 'silent',
+    WORKER_LOCK_MS: '3000',
+    RUN_LEASE_MS: '3000',
+    RECONCILE_INTERVAL_MS: '1000',
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: o.slackUrl,
+    SLACK_APPROVALS_CHANNEL: APPROVALS,
+  };
+}
+
 export interface SlackTestApp {
   app: App;
   slack: SlackStandin;
@@ -74,25 +101,8 @@ export async function startSlackTestApp(o: {
   const port = await ephemeralPort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = {
-    PORT: String(port),
-    PUBLIC_URL: baseUrl,
-    MONGODB_URI: testMongoUri(o.label),
-    REDIS_URL: redisUrl(),
-    COUNTERSIGN_QUEUE_PREFIX: uniquePrefix(o.label),
-    APP_SECRET: 'test-app-secret-0123456789-0123456789-abcdef',
-    COUNTERSIGN_API_TOKEN: API_TOKEN,
+    ...slackAppEnv({ label: o.label, port, smtpUrl: smtp.url, slackUrl: slack.url }),
     WEBHOOK_SECRET,
-    SMTP_URL: smtp.url,
-    APPROVER_EMAILS: `${PEOPLE.alice.email},${PEOPLE.bob.email}`,
-    OFFLINE_MODEL_LATENCY_MS: '0',
-    LOG_LEVEL: 'silent',
-    WORKER_LOCK_MS: '3000',
-    RUN_LEASE_MS: '3000',
-    RECONCILE_INTERVAL_MS: '1000',
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.url,
-    SLACK_APPROVALS_CHANNEL: APPROVALS,
     ...o.env,
   };
   const app = await createCountersign({
