@@ -2,17 +2,29 @@ import { randomBytes } from 'node:crypto';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
 import { createCountersign } from '../compose.js';
 import type { App } from '../src/app.js';
-import { parseEnv } from '../src/config.js';
+import { type Config, parseEnv } from '../src/config.js';
 import type { RunningWorkers } from '../src/engine/workers.js';
 import { signWebhook } from '../src/http/signature.js';
 import { ephemeralPort } from '../src/services/net.js';
+import { openStore, type Store } from '../src/store/models.js';
+import { logStoreRequests, type StoreRequestLog } from '../src/store/request-log.js';
 import type { BenchNames } from './services.js';
+import { meterStoreTime, type StoreTimeMeter } from './store-time.js';
 
 /** The real app as `serve` + `worker` build it, in this process, on the bench's own database and prefix. */
 export interface BenchApp {
   app: App;
   workers: RunningWorkers;
   baseUrl: string;
+  /**
+   * The bench's own connection to the same database, for its polls, probes and copies: requests on it are not the
+   * app's, so `requests` counts only what the app sends.
+   */
+  observer: Store;
+  /** Every request the app's store client sends (command monitoring). */
+  requests: StoreRequestLog;
+  /** How long those requests kept the store busy and how many documents they read. */
+  storeTime: StoreTimeMeter;
   /** POSTs a signed card-dispute webhook; resolves with the run id once the app answered 202. */
   webhook(sample: number): Promise<string>;
   /** POSTs an approval through the API, as a reviewer's client would. */
@@ -22,18 +34,31 @@ export interface BenchApp {
 
 const SAMPLES = Object.values(SAMPLE_DISPUTES);
 
-export async function startBenchApp(opts: {
+/** The knobs users get defaults for and the issue asks the bench to leave alone. */
+const PRODUCTION_KNOBS = ['RUN_LEASE_MS', 'RECONCILE_INTERVAL_MS', 'WORKER_CONCURRENCY'] as const;
+
+export interface BenchConfig {
+  config: Config;
+  port: number;
+  webhookSecret: string;
+  apiToken: string;
+  /** Which of PRODUCTION_KNOBS the bench set (only WORKER_CONCURRENCY, and only on `--worker-concurrency`). */
+  overrides: string[];
+}
+
+/** The app's configuration, built before the app so the ceiling can use the same worker concurrency. */
+export async function benchConfig(opts: {
   names: BenchNames;
   redisUrl: string;
   smtpUrl: string;
-  workerConcurrency: number;
+  workerConcurrency: number | undefined;
   slack: { botToken: string; signingSecret: string; apiUrl: string };
-}): Promise<BenchApp> {
+}): Promise<BenchConfig> {
   // Fresh random secrets per bench: nothing here is meant to be reused.
   const webhookSecret = randomBytes(24).toString('hex');
   const apiToken = randomBytes(24).toString('hex');
   const port = await ephemeralPort();
-  const config = parseEnv({
+  const env: Record<string, string> = {
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     MONGODB_URI: opts.names.mongoUri,
@@ -47,15 +72,25 @@ export async function startBenchApp(opts: {
     // `manual`: every dispute stops at the checkpoint, which is what phases 1, 3 and 4 count.
     AUTONOMY: 'manual',
     OFFLINE_MODEL_LATENCY_MS: '0',
-    WORKER_CONCURRENCY: String(opts.workerConcurrency),
     LOG_LEVEL: 'silent',
     // Slack through the Web API stand-in, so the acknowledgement bench clicks a real Bolt endpoint.
     SLACK_BOT_TOKEN: opts.slack.botToken,
     SLACK_SIGNING_SECRET: opts.slack.signingSecret,
     SLACK_API_URL: opts.slack.apiUrl,
     SLACK_APPROVALS_CHANNEL: 'CBENCH',
-  });
+  };
+  // RUN_LEASE_MS and RECONCILE_INTERVAL_MS are never set: the issue asks for the figures users would get.
+  if (opts.workerConcurrency !== undefined) env.WORKER_CONCURRENCY = String(opts.workerConcurrency);
+  const overrides = PRODUCTION_KNOBS.filter((k) => k in env);
+  return { config: parseEnv(env), port, webhookSecret, apiToken, overrides };
+}
+
+export async function startBenchApp(c: BenchConfig): Promise<BenchApp> {
+  const { config, port, webhookSecret, apiToken } = c;
   const app = await createCountersign({ config, seedSampleData: true });
+  const requests = logStoreRequests(app.store.connection.getClient());
+  const storeTime = meterStoreTime(app.store.connection.getClient());
+  const observer = await openStore(config.mongodbUri);
   await app.listen(port);
   const workers = app.startWorkers();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -64,6 +99,9 @@ export async function startBenchApp(opts: {
     app,
     workers,
     baseUrl,
+    observer,
+    requests,
+    storeTime,
     async webhook(sample) {
       const raw = JSON.stringify(SAMPLES[sample % SAMPLES.length]);
       const res = await fetch(`${baseUrl}/webhooks/card-dispute`, {
@@ -83,8 +121,44 @@ export async function startBenchApp(opts: {
       });
       if (res.status !== 200) throw new Error(`decision answered ${res.status}: ${await res.text()}`);
     },
-    close: () => app.close(),
+    async close() {
+      requests.stop();
+      storeTime.stop();
+      await observer.close();
+      await app.close();
+    },
   };
+}
+
+/**
+ * Work the app still has to do now: in-process resumes, active, waiting and prioritised jobs, and delayed ones due
+ * within a few seconds (a busy-pass bounce). Timer jobs hours away (reminders) do not count: a waiting run has one.
+ */
+async function pendingJobs(b: BenchApp): Promise<number> {
+  const q = b.app.deps.queues;
+  // Work the app does in the process that took a request (a decision resuming its run at once), outside any queue.
+  let n = b.app.deps.inflight.size;
+  for (const queue of [q.runs, q.agents, q.notify]) {
+    const c = await queue.getJobCounts('active', 'wait', 'prioritized', 'waiting-children');
+    n += Object.values(c).reduce((a, k) => a + k, 0);
+    const [next] = await queue.getJobs(['delayed'], 0, 0, true);
+    if (next && next.timestamp + (next.delay ?? 0) < Date.now() + 5_000) n++;
+  }
+  return n;
+}
+
+/** Waits until the app has nothing left to do (pendingJobs is 0), so a counting window starts from idle. */
+export async function drained(b: BenchApp, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // Twice in a row: between one job ending and the one it enqueues being seen, a queue can look empty.
+  let zeros = 0;
+  for (;;) {
+    const n = await pendingJobs(b);
+    zeros = n === 0 ? zeros + 1 : 0;
+    if (zeros >= 2) return;
+    if (n > 0 && Date.now() > deadline) throw new Error(`the app still had ${n} job(s) to do after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; `onDone` sees the running count. */
@@ -130,4 +204,14 @@ export async function waitForCount(opts: {
     if (Date.now() > deadline) throw new Error(`timed out at ${n}/${opts.target} after ${opts.timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
   }
+}
+
+/** Collections of the app's store models (runs, steps, checkpoints, logs...), as opposed to modules' own data. */
+export function storeCollections(b: BenchApp): Set<string> {
+  const names = new Set<string>();
+  for (const value of Object.values(b.app.store)) {
+    const name = (value as { collection?: { collectionName?: unknown } } | null)?.collection?.collectionName;
+    if (typeof name === 'string') names.add(name);
+  }
+  return names;
 }

@@ -1,5 +1,6 @@
 import type { BenchApp } from './harness.js';
 import { waitForCount } from './harness.js';
+import { stepTimes } from './journal.js';
 import { failedCount, pendingCount } from './phase-throughput.js';
 import { note } from './progress.js';
 import type { PhaseResult } from './report-types.js';
@@ -28,11 +29,11 @@ export async function measureFanout(b: BenchApp, runs: number, latencyMs: number
         timeoutMs: 60_000,
         failed: failedCount(b),
       });
-      const steps = await b.app.store.steps.find({ runId, stepId: { $in: SPECIALISTS } }).lean();
+      const steps = await stepTimes(b, { runId, stepId: { $in: SPECIALISTS } });
       if (steps.length !== SPECIALISTS.length) throw new Error(`run ${runId} has ${steps.length} specialist steps`);
-      const starts = steps.map((s) => s.startedAt?.getTime() ?? Number.NaN);
-      const ends = steps.map((s) => s.finishedAt?.getTime() ?? Number.NaN);
-      const slowest = Math.max(...steps.map((_, k) => (ends[k] ?? 0) - (starts[k] ?? 0)));
+      const starts = steps.map((s) => s.startedAt);
+      const ends = steps.map((s) => s.finishedAt);
+      const slowest = Math.max(...steps.map((s) => s.finishedAt - s.startedAt));
       const stage = Math.max(...ends) - Math.min(...starts);
       ratios.push(stage / slowest);
       stages.push(stage);

@@ -1,25 +1,39 @@
 import type { BenchApp } from './harness.js';
-import { pool, waitForCount } from './harness.js';
+import { drained, pool, storeCollections, waitForCount } from './harness.js';
 import { counter } from './progress.js';
 import type { PhaseResult } from './report-types.js';
+import { breakdown, mark, outside, type RequestSpan, span } from './requests.js';
 import { fmt, histogram, percentile } from './stats.js';
 
 export interface ThroughputResult extends PhaseResult {
   runsPerSecond: number;
   runIds: string[];
   latenciesMs: number[];
+  /** The app's store requests from the first webhook to the last run at its checkpoint. */
+  requests: RequestSpan;
+  /** Per run, to the checkpoint, and once the notifications that follow it are done too. */
+  requestsPerRun: number;
+  requestsPerRunWithNotify: number;
+  /** Of `requestsPerRun`, those on collections outside the store's models (the tools' own data). */
+  moduleDataPerRun: number;
 }
 
+/** The issue's budget for webhook → pending checkpoint, `card-dispute`, logs included. */
+export const WEBHOOK_BUDGET = 25;
+
 /** Pending checkpoints in the bench database: the cheapest signal that a run reached its checkpoint. */
-export const pendingCount = (b: BenchApp) => () => b.app.store.checkpoints.countDocuments({ status: 'pending' }).exec();
-export const failedCount = (b: BenchApp) => () => b.app.store.runs.countDocuments({ status: 'failed' }).exec();
+export const pendingCount = (b: BenchApp) => () => b.observer.checkpoints.countDocuments({ status: 'pending' }).exec();
+export const failedCount = (b: BenchApp) => () => b.observer.runs.countDocuments({ status: 'failed' }).exec();
 
 /**
  * Phase 1: N signed webhooks with a bounded number in flight, timed until every run waits at its checkpoint.
- * Per-run latency is run.createdAt (webhook accepted) → checkpoint.createdAt, both stored by the app.
+ * Per-run latency is run.createdAt (webhook accepted) → checkpoint.createdAt, both stored by the app. The app's
+ * store requests are counted over the same stretch (the bench polls on its own connection), from an idle app.
  */
 export async function measureThroughput(b: BenchApp, runs: number, inFlight: number): Promise<ThroughputResult> {
+  await drained(b);
   const before = await pendingCount(b)();
+  const from = mark(b.requests);
   const posted = counter('webhooks accepted', runs);
   const started = Date.now();
   const runIds = await pool(
@@ -38,14 +52,21 @@ export async function measureThroughput(b: BenchApp, runs: number, inFlight: num
     failed: failedCount(b),
     onProgress: (n) => waiting.update(n),
   });
+  const atCheckpoint = mark(b.requests);
   const wallSeconds = (finished - started) / 1000;
   const runsPerSecond = runs / wallSeconds;
   waiting.end(`all ${runs} in ${fmt(wallSeconds)} s → ${fmt(runsPerSecond)} runs/s`);
+  await drained(b);
+  const requests = span(b.requests, from, atCheckpoint);
+  const withNotify = span(b.requests, from);
+  const requestsPerRun = requests.total / runs;
+  const requestsPerRunWithNotify = withNotify.total / runs;
+  const moduleData = outside(requests, storeCollections(b));
 
   const [runDocs, cps, modelCalls] = await Promise.all([
-    b.app.store.runs.find({ _id: { $in: runIds } }, { createdAt: 1 }).lean(),
-    b.app.store.checkpoints.find({ runId: { $in: runIds } }, { runId: 1, createdAt: 1 }).lean(),
-    b.app.store.modelCalls.countDocuments({ runId: { $in: runIds } }).exec(),
+    b.observer.runs.find({ _id: { $in: runIds } }, { createdAt: 1 }).lean(),
+    b.observer.checkpoints.find({ runId: { $in: runIds } }, { runId: 1, createdAt: 1 }).lean(),
+    b.observer.modelCalls.countDocuments({ runId: { $in: runIds } }).exec(),
   ]);
   const accepted = new Map(runDocs.map((r) => [r._id, r.createdAt.getTime()]));
   const latencies = cps.flatMap((c) => {
@@ -56,7 +77,17 @@ export async function measureThroughput(b: BenchApp, runs: number, inFlight: num
     runsPerSecond,
     runIds,
     latenciesMs: latencies,
+    requests,
+    requestsPerRun,
+    requestsPerRunWithNotify,
+    moduleDataPerRun: moduleData / runs,
     rows: [
+      {
+        metric: 'Store requests per run: webhook → pending checkpoint',
+        value: fmt(requestsPerRun),
+        unit: `requests (budget ≤ ${WEBHOOK_BUDGET})`,
+        notes: `${requests.total} requests for ${runs} card-dispute runs, first POST → last checkpoint, logs included; ${fmt(requestsPerRunWithNotify)} per run once the approver notifications are sent too; ${fmt(moduleData / runs)} per run are the tools reading the module's own data (not the store's collections). Per run: ${breakdown(requests, runs)}`,
+      },
       {
         metric: 'End-to-end runs per second (webhook → pending checkpoint)',
         value: fmt(runsPerSecond),

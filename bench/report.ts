@@ -29,13 +29,16 @@ export function machine(redisVersion: string, store: string): Machine {
 
 const cell = (s: string) => s.replaceAll('|', '\\|');
 
-export function table(rows: readonly Row[]): string {
-  const lines = ['| metric | value | unit | notes |', '|---|---:|---|---|'];
+/** `unitHeader`: the third column's title (`goal` in the summary, where it holds the issue's budget). */
+export function table(rows: readonly Row[], unitHeader = 'unit'): string {
+  const lines = [`| metric | value | ${unitHeader} | notes |`, '|---|---:|---|---|'];
   for (const r of rows) lines.push(`| ${cell(r.metric)} | ${cell(r.value)} | ${cell(r.unit)} | ${cell(r.notes)} |`);
   return `${lines.join('\n')}\n`;
 }
 
 export function markdown(opts: {
+  /** The issue's figures next to their goals. */
+  summary: readonly Row[];
   rows: readonly Row[];
   charts: readonly string[];
   params: BenchParams;
@@ -43,6 +46,8 @@ export function markdown(opts: {
   machine: Machine;
   method: readonly string[];
   observations: readonly string[];
+  /** The sentence on RUN_LEASE_MS, RECONCILE_INTERVAL_MS and WORKER_CONCURRENCY. */
+  defaults: string;
 }): string {
   const m = opts.machine;
   const p = opts.params;
@@ -51,12 +56,17 @@ export function markdown(opts: {
 Written by \`npm run bench\` (bench/run.ts); every run overwrites this file. One process runs the real app
 (\`createApp\`: HTTP, workers, the offline model in-process, an SMTP sink), on its own database and BullMQ prefix,
 which are dropped afterwards. Numbers from a small shared machine: compare them with each other, not with
-production.
+production; the request counts hold on any store.
 
+${opts.defaults}
+
+## Summary against issue 9
+
+${table(opts.summary, 'goal')}
 ## Results
 
 ${table(opts.rows)}
-## Latency distributions
+## Charts
 
 \`\`\`text
 ${opts.charts.join('\n')}\`\`\`
@@ -88,12 +98,14 @@ Command: \`npm run bench${opts.argv.length ? ` -- ${opts.argv.join(' ')}` : ''}\
 |---|---|
 | runs (phase 1, \`--runs\`) | ${p.runs} |
 | webhooks / decisions / flow adds in flight (\`--in-flight\`) | ${p.inFlight} |
-| WORKER_CONCURRENCY and ceiling worker concurrency (\`--worker-concurrency\`) | ${p.workerConcurrency} |
+| WORKER_CONCURRENCY and ceiling worker concurrency (\`--worker-concurrency\`) | ${p.workerConcurrency ?? 'production default'} |
 | fan-out runs (\`--fanout-runs\`) at model latency (\`--fanout-latency\`) | ${p.fanoutRuns} at ${p.fanoutLatencyMs} ms |
-| decisions (\`--decisions\`) | ${p.decisions} |
-| waiting runs (\`--waiting\`) | ${p.waiting} |
+| decisions (\`--decisions\`), sent at once per round (\`--decisions-at-once\`) | ${p.decisions}, ${p.decisionsAtOnce} at once |
+| real waiting runs (\`--waiting\`) | ${p.waiting} |
+| waiting runs in all, copies included (\`--clone-to\`; \`--full\`: 100,000) | ${Math.max(p.waiting, p.cloneTo)} |
+| timed samples per store operation and size (\`--store-samples\`) | ${p.storeSamples} |
 | ceiling flows (\`--flows\`) | ${p.flows} |
-| quick (\`--quick\`) | ${p.quick} |
+| quick (\`--quick\`) / full (\`--full\`) | ${p.quick} / ${p.full} |
 | AUTONOMY | manual (every dispute stops at the checkpoint) |
 | offline model latency outside phase 2 | 0 ms |
 `;

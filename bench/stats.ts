@@ -42,3 +42,8 @@ export function histogram(title: string, samples: readonly number[], unit: strin
   const summary = `n=${samples.length}  p50=${fmt(percentile(samples, 50))}  p99=${fmt(percentile(samples, 99))}  max=${fmt(max)} ${unit}`;
   return `${title}\n${summary}\n${lines.join('\n')}\n`;
 }
+
+/** A whole count for the table: `10,000`, never `0.00`. */
+export function count(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
+}

@@ -40,6 +40,8 @@ import {
   unknownWorkflowProblems,
   workflowAutonomyCeilings,
 } from './settings.js';
+import { createEngineStore } from './store/engine-store.js';
+import { moduleIndexes } from './store/indexes.js';
 import { ensureIndexes, openStore, type Store } from './store/models.js';
 
 /** The inbound adapters (handlers/): the platform calls them, the composition root names them. */
@@ -98,7 +100,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       redact: ['*.apiKey', '*.token', '*.password', '*.secret', 'req.headers.authorization'],
     });
   const store = await openStore(config.mongodbUri);
-  await ensureIndexes(store);
+  // The platform's indexes and the modules' own; every query is checked against these lists (store-indexes test).
+  await ensureIndexes(store, moduleIndexes(options.modules));
   const redis = redisConnection(config.redisUrl);
   const queues = createQueues(redis, config.queuePrefix);
   const metrics = createMetrics();
@@ -210,6 +213,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const deps: EngineDeps = {
     store,
+    engineStore: createEngineStore(store),
+    inflight: new Set(),
     queues,
     workflows,
     agents: agentRegistry(...catalogue.agents),
@@ -297,6 +302,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
     async close() {
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      // Runs resumed by a decision in this process finish their pass before the queues and the store go.
+      await Promise.allSettled([...deps.inflight]);
       await Promise.all(running.map((w) => w.close()));
       await slack?.close();
       await queues.close();

@@ -5,6 +5,7 @@ import { approvalRoutes } from '../handlers/approvals.js';
 import { approvalLink } from '../src/approvals/tokens.js';
 import { resolveStages, type StagePolicy } from '../src/engine/approval.js';
 import { defineWorkflow } from '../src/engine/workflow.js';
+import { createEngineStore } from '../src/store/engine-store.js';
 import type { CheckpointDoc } from '../src/store/models.js';
 import { checkpointEmail } from '../templates/email/checkpoint.js';
 import { checkpointCard } from '../templates/slack/checkpoint-card.js';
@@ -380,7 +381,7 @@ describe('parallel checkpoints', () => {
     const { runId, legal, finance } = await startParallel('msa-2');
     await h.engine.decide({ checkpointId: legal._id, decision: 'approve', actor: 'legal@x.io', channel: 'link' });
     await h.waitFor(
-      async () => (await h.store.steps.findById(`${runId}/legal`).lean())?.status === 'completed',
+      async () => (await createEngineStore(h.store).loadJournal(runId)).steps.get('legal')?.status === 'completed',
       'the legal step to complete',
     );
     expect((await h.engine.getRun(runId))?.status).toBe('waiting');

@@ -142,6 +142,8 @@ describe('the same Idempotency-Key twice', () => {
     expect(await footprint()).toEqual({
       ...before,
       runs: before.runs + 1,
+      // The run's start record, the first line of its journal.
+      steps: before.steps + 1,
       idempotency: before.idempotency + 1,
       runJobs: before.runJobs + 1,
     });

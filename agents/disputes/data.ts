@@ -36,7 +36,7 @@ function models(conn: Connection) {
       flags: [String],
     }),
     charges: sampleModel<Charge>(conn, 'SampleCharge', 'sample_charges', {
-      customerEmail: { type: String, index: true },
+      customerEmail: String,
       amount: Number,
       currency: String,
       status: String,
@@ -47,14 +47,14 @@ function models(conn: Connection) {
       fulfillment: { kind: String, deliveredAt: Date, carrier: String, tracking: String },
     }),
     usage: sampleModel<UsageEvent>(conn, 'SampleUsage', 'sample_usage', {
-      customerEmail: { type: String, index: true },
+      customerEmail: String,
       at: Date,
       kind: String,
       device: String,
       ip: String,
     }),
     disputes: sampleModel<PriorDispute>(conn, 'SampleDispute', 'sample_disputes', {
-      customerEmail: { type: String, index: true },
+      customerEmail: String,
       chargeId: String,
       reason: String,
       openedAt: Date,

@@ -3,6 +3,7 @@ import { checkpointTimers } from '../../src/settings.js';
 import { createDisputeAgents } from './agents.js';
 import { createDisputeData, seedSampleData } from './data.js';
 import { createEmailIntakeWorkflow, EMAIL_INTAKE } from './email-intake.js';
+import { DISPUTE_INDEXES } from './indexes.js';
 import { createIntakeAgent } from './intake-agent.js';
 import { disputeResponders } from './offline-rules.js';
 import { createOutcomeLog } from './outcomes.js';
@@ -35,6 +36,7 @@ function disputeFromMessage(text: string): Record<string, unknown> {
 export const disputesModule: UseCaseModule = {
   name: 'disputes',
   description: 'Card disputes: agents gather evidence and risk, propose an outcome and a reply; a person decides.',
+  indexes: DISPUTE_INDEXES,
   create(ctx) {
     const { config, store } = ctx;
     const agents = createDisputeAgents(createDisputeTools(createDisputeData(store.connection)));

@@ -29,7 +29,7 @@ export function createCreditLedger(connection: Connection, now: () => Date): Cre
           _id: String,
           v: Number,
           runId: String,
-          customerEmail: { type: String, index: true },
+          customerEmail: String,
           amount: Number,
           currency: String,
           grantedAt: Date,

@@ -24,7 +24,7 @@ function models(conn: Connection) {
       currency: String,
     }),
     orders: sampleModel<Order>(conn, 'RefundSampleOrder', 'refund_sample_orders', {
-      customerEmail: { type: String, index: true },
+      customerEmail: String,
       chargeId: String,
       product: String,
       amount: Number,
@@ -33,7 +33,7 @@ function models(conn: Connection) {
       deliveredAt: Date,
     }),
     adjustments: sampleModel<Adjustment>(conn, 'RefundSampleAdjustment', 'refund_sample_adjustments', {
-      customerEmail: { type: String, index: true },
+      customerEmail: String,
       kind: String,
       orderId: String,
       amount: Number,

@@ -9,6 +9,7 @@ import type { BillingPort } from './billing/port.js';
 import { type BillingStandin, startBillingStandin } from './billing/standin.js';
 import { createCreditLedger } from './credits.js';
 import { createRefundData, seedRefundSampleData } from './data.js';
+import { REFUND_INDEXES } from './indexes.js';
 import { toMinorUnits } from './money.js';
 import { createRequesterNotifier } from './notify.js';
 import { refundResponders } from './offline-rules.js';
@@ -94,6 +95,7 @@ export function createRefundsModule(options: { billing?: BillingChoice } = {}): 
   return {
     name: 'refunds',
     description: 'Refund requests: agents check history and policy, propose an amount; leads and finance approve.',
+    indexes: REFUND_INDEXES,
     async create(ctx) {
       const { config, store } = ctx;
       const data = createRefundData(store.connection);

@@ -61,7 +61,7 @@ export function createRefundOutcomeLog(connection: Connection): RefundOutcomeLog
           decidedBy: [String],
           rejectedAt: String,
           reason: String,
-          recordedAt: { type: Date, index: true },
+          recordedAt: Date,
         },
         { collection: 'refund_outcomes', versionKey: false, minimize: false },
       ),

@@ -6,7 +6,7 @@ import { ACTIONS } from '../../templates/slack/checkpoint-card.js';
 import { type EditMetadata, editModal, rejectReasonModal } from '../../templates/slack/modals.js';
 import { refusalNotice, staleNotice } from '../../templates/slack/notices.js';
 import { answer } from './answer.js';
-import { decidersAliases } from './decide.js';
+import { decidersAliases, handleDecideJob } from './decide.js';
 import { type BlockAction, blockActionSchema } from './payloads.js';
 
 const opened = z.unknown();
@@ -37,14 +37,33 @@ type Click = NonNullable<ReturnType<typeof clickOf>>;
 /** Whatever the engine hands back for a checkpoint: `mayDecide` wants the same. */
 type Checkpoint = Awaited<ReturnType<SlackHandlerDeps['engine']['getCheckpoint']>>;
 
-function enqueueDecision(d: SlackHandlerDeps, decision: 'approve' | 'reject', click: Click) {
-  return d.enqueue({
-    kind: 'decide',
+/** How long the queued copy of a click waits before it decides in place of a process that died after the ack. */
+const SAFETY_NET_MS = 15_000;
+
+/**
+ * Decides a click here, right after the acknowledgement, instead of after a queue hop. A queued copy waits as a safety
+ * net first: Slack does not send an acknowledged click again, so if this process dies (or the decision fails on
+ * something passing, such as the store being away) the copy decides later, with the queue's retries. Done here, the
+ * copy is withdrawn.
+ */
+async function decideAfterAck(d: SlackHandlerDeps, decision: 'approve' | 'reject', click: Click) {
+  const job = {
+    kind: 'decide' as const,
     checkpointId: click.checkpointId,
     decision,
     user: click.payload.user.id,
     ...(click.channel ? { channel: click.channel } : {}),
-  });
+  };
+  // One click, one copy: Slack's trigger id is unique per click (and a redelivered click carries the same one).
+  const jobId = `click-${click.payload.trigger_id}`.replaceAll(':', '_');
+  await d.enqueue(job, { delayMs: SAFETY_NET_MS, jobId });
+  try {
+    await handleDecideJob(d, job);
+  } catch (err) {
+    d.logger.warn({ checkpointId: click.checkpointId, err: (err as Error).message }, 'click left to the queue');
+    return;
+  }
+  await d.withdraw(jobId);
 }
 
 /**
@@ -84,15 +103,15 @@ async function openDecisionModal(
 }
 
 /**
- * Approve and Reject are acknowledged at once and decided from the queue; Edit, and Reject where a reason is
- * required, open a modal while the trigger is fresh.
+ * Approve and Reject are acknowledged at once and decided right after, in this process; Edit, and Reject where a
+ * reason is required, open a modal while the trigger is fresh.
  */
 export function registerActions(app: App, d: SlackHandlerDeps) {
   app.action(ACTIONS.approve, async ({ ack, body }) => {
     await ack();
     const click = clickOf(body);
     if (!click) return d.logger.warn({ action: 'approve' }, 'unreadable Slack click ignored');
-    await enqueueDecision(d, 'approve', click);
+    await decideAfterAck(d, 'approve', click);
   });
 
   app.action(ACTIONS.reject, async ({ ack, body }) => {
@@ -105,7 +124,7 @@ export function registerActions(app: App, d: SlackHandlerDeps) {
     if (cp?.status === 'pending' && cp.requireRejectReason) {
       return openDecisionModal(d, click, cp, 'reject', rejectReasonModal);
     }
-    await enqueueDecision(d, 'reject', click);
+    await decideAfterAck(d, 'reject', click);
   });
 
   app.action(ACTIONS.edit, async ({ ack, body }) => {

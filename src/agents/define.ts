@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Usage } from '../store/models.js';
+import type { CallLog } from './call-log.js';
 
 /** What a tool sees of the run it serves. */
 export interface ToolContext {
@@ -112,7 +113,10 @@ export interface AgentRunner {
   run<I, O>(
     agent: Agent<I, O>,
     input: I,
-    /** `workflow` picks the configured provider and model for the agent in that workflow. */
-    call: { runId: string; stepId: string; workflow?: string; signal?: AbortSignal },
+    /**
+     * `workflow` picks the configured provider and model for the agent in that workflow. `log` receives the model and
+     * tool call documents of this run and of agents it runs as tools (default: written to the store as they happen).
+     */
+    call: { runId: string; stepId: string; workflow?: string; signal?: AbortSignal; log?: CallLog },
   ): Promise<{ output: O; usage: Usage; turns: number }>;
 }

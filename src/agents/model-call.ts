@@ -2,12 +2,14 @@ import OpenAI from 'openai';
 import type { Logger } from 'pino';
 import { NonRetryable, Retryable } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import type { ModelCallDoc, Store, Usage } from '../store/models.js';
+import type { ModelCallDoc, Usage } from '../store/models.js';
+import type { CallLog } from './call-log.js';
 import { estimateCost } from './pricing.js';
 
 export interface ModelCallDeps {
   client: OpenAI;
-  store: Pick<Store, 'modelCalls'>;
+  /** Where each attempt is journaled: the store at once, or a buffer the caller inserts later. */
+  log: CallLog;
   logger: Logger;
   metrics?: Metrics;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -96,7 +98,7 @@ export async function callModel(
   deps: ModelCallDeps,
   scope: ModelCallScope,
   body: OpenAI.ChatCompletionCreateParamsNonStreaming,
-): Promise<{ completion: OpenAI.ChatCompletion; usage: Usage; callId: unknown }> {
+): Promise<{ completion: OpenAI.ChatCompletion; usage: Usage; callId: string }> {
   let last: Extract<Failure, { kind: 'retry' }> | undefined;
   for (let attempt = 1; attempt <= deps.maxAttempts; attempt++) {
     if (scope.signal?.aborted) throw abortError(scope.signal);
@@ -161,7 +163,7 @@ async function recordSuccess(
   completion: OpenAI.ChatCompletion,
   requested: string,
   latencyMs: number,
-): Promise<{ usage: Usage; callId: unknown }> {
+): Promise<{ usage: Usage; callId: string }> {
   // The returned name is the dated snapshot that actually answered; it prices and audits better than the alias.
   const model = completion.model || requested;
   const inputTokens = completion.usage?.prompt_tokens ?? 0;
@@ -189,7 +191,7 @@ async function journal(
   model: string,
   latencyMs: number,
   fields: Partial<ModelCallDoc> & Pick<ModelCallDoc, 'status'>,
-): Promise<unknown> {
+): Promise<string> {
   const doc: ModelCallDoc = {
     runId: scope.runId,
     stepId: scope.stepId,
@@ -206,8 +208,7 @@ async function journal(
     at: new Date(deps.now()),
     ...fields,
   };
-  const created = await deps.store.modelCalls.create(doc);
-  return created._id;
+  return deps.log.modelCall(doc);
 }
 
 const servedBy = (scope: ModelCallScope, model: string) =>

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { NonRetryable } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { type Store, type Usage, zeroUsage } from '../store/models.js';
+import { type CallLog, storeCallLog } from './call-log.js';
 import type { Agent, AgentRunner, ToolContext } from './define.js';
 import { callModel, type ModelCallDeps, ModelRequestRejected } from './model-call.js';
 import { bestMode, type OutputMode, readTurn, refusesMode, requestFor } from './output-modes.js';
@@ -62,7 +63,7 @@ function add(tally: Tally | undefined, u: Usage): void {
   }
 }
 
-type Call = { runId: string; stepId: string; workflow?: string; signal?: AbortSignal };
+type Call = { runId: string; stepId: string; workflow?: string; signal?: AbortSignal; log?: CallLog };
 
 /** Answers longer than this are cut in errors: enough to see what the server said, not a whole essay. */
 const MAX_QUOTED_ANSWER = 500;
@@ -81,9 +82,10 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
   });
   // Modes a server refused at run time, per provider and model: each refusal downgrades once, then sticks.
   const refused = new Map<string, Set<OutputMode>>();
+  const storeLog = storeCallLog(deps.store);
   const modelDeps: ModelCallDeps = {
     client: defaultProvider.client,
-    store: deps.store,
+    log: storeLog,
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     sleep: deps.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : {})),
@@ -92,7 +94,6 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
     random: Math.random,
     unpriced: new Set(),
   };
-  const toolDeps = { store: deps.store, logger: deps.logger, now: modelDeps.now };
 
   function refusedFor(target: ResolvedModel): Set<OutputMode> {
     const key = `${target.provider.name}\u0000${target.model}`;
@@ -108,6 +109,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
     const input = parseAgentInput(agent, rawInput);
     const { maxTurns, maxOutputTokens, timeoutMs, maxCostUsd } = agent.limits;
     const signal = call.signal ?? new AbortController().signal;
+    const log = call.log ?? storeLog;
     const workflow =
       call.workflow ?? (deps.chooseModel && deps.workflowOf ? await deps.workflowOf(call.runId) : undefined);
     const target = resolve(agent, workflow);
@@ -132,12 +134,14 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
           await execute(
             nested,
             nestedInput,
-            { ...call, ...(workflow !== undefined ? { workflow } : {}), signal },
+            // the same log: a nested agent's calls belong to the caller's step and are written with them
+            { ...call, ...(workflow !== undefined ? { workflow } : {}), signal, log },
             { usage: zeroUsage(), parent: tally },
           )
         ).output,
     };
-    const providerDeps: ModelCallDeps = { ...modelDeps, client: provider.client };
+    const providerDeps: ModelCallDeps = { ...modelDeps, client: provider.client, log };
+    const toolDeps = { log, logger: deps.logger, now: modelDeps.now };
     let repairIssues: Issue[] | undefined;
 
     for (let turn = 1; turn <= maxTurns; turn++) {
@@ -186,7 +190,7 @@ export function createAgentRunner(deps: AgentRunnerDeps): AgentRunner {
 
       const { answer } = read;
       if (answer.ok) return { output: answer.output, usage: { ...tally.usage }, turns: turn };
-      await deps.store.modelCalls.updateOne({ _id: callId }, { $set: { outputIssues: formatIssues(answer.issues) } });
+      await log.outputIssues(callId, formatIssues(answer.issues));
       // One repair turn only: a model that fails twice on the same schema rarely succeeds on a third try.
       if (repairIssues || turn === maxTurns)
         throw new AgentSchemaError(`${agent.name} returned output that does not match its schema`, answer.issues, {

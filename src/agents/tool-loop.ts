@@ -1,12 +1,13 @@
 import type OpenAI from 'openai';
 import type { Logger } from 'pino';
 import { issuesOf } from '../errors.js';
-import type { Store, ToolCallDoc } from '../store/models.js';
+import type { ToolCallDoc } from '../store/models.js';
+import type { CallLog } from './call-log.js';
 import type { Agent, Tool, ToolContext } from './define.js';
 import { formatIssues } from './structured-output.js';
 
 export interface ToolLoopDeps {
-  store: Pick<Store, 'toolCalls'>;
+  log: CallLog;
   logger: Logger;
   now: () => number;
 }
@@ -43,7 +44,7 @@ export async function runToolCalls<I, O>(
         durationMs: deps.now() - started,
         at: new Date(started),
       };
-      await deps.store.toolCalls.create(doc);
+      await deps.log.toolCall(doc);
       return { role: 'tool', tool_call_id: call.id, content: result.content };
     }),
   );

@@ -1,83 +1,114 @@
 import type { Job } from 'bullmq';
+import { Types } from 'mongoose';
+import { type BufferedCallLog, bufferedCallLog } from '../agents/call-log.js';
 import { NonRetryable, Retryable } from '../errors.js';
-import { claim } from '../store/claims.js';
 import type { StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
-import { stepDocId } from './ids.js';
-import type { AgentJob } from './queues.js';
+import type { AgentDispatch, AgentJob } from './queues.js';
+import type { CallLogs, StepEnd } from './store-port.js';
 import { errorOf } from './stored-error.js';
 
 /**
- * Executes one agent step. The journal, not BullMQ, says whether the work is done: a job that runs again after
- * its step completed (a crash between the two writes, a reconciler re-add) only wakes the run.
+ * Executes one agent step. The job carries what the step was dispatched with, so the common path reads nothing:
+ * it runs the agent, writes the model and tool call logs, then the step's end (a unique insert: a second worker
+ * that ran the same step after a stall finds it taken). The journal, not BullMQ, says whether the step is done.
  */
 export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signal?: AbortSignal): Promise<void> {
   const { runId, stepId } = job.data;
-  const _id = stepDocId(runId, stepId);
   const log = deps.logger.child({ runId, stepId });
-  const step = await deps.store.steps.findById(_id).lean<StepDoc>();
-  if (!step) {
+  const dispatch = job.data.dispatch ?? (await dispatchOf(deps, runId, stepId));
+  if (!dispatch) {
     log.warn('agent job for a step that is not in the journal');
     return;
   }
-  if (step.status === 'completed' || step.status === 'failed') {
-    await deps.queues.enqueuePass(runId, `s${step.seq}`);
-    return;
-  }
-  const agent = deps.agents.get(step.name);
-  const now = deps.clock.now();
+  const agent = deps.agents.get(dispatch.name);
+  // A worker that died mid-call leaves a stalled job, not a failed attempt: both count as tries of the step.
+  const attempt = job.attemptsMade + job.stalledCounter + 1;
+  const startedAt = new Date(job.processedOn ?? Date.now());
   if (!agent) {
-    await fail(deps, step, new NonRetryable(`agent ${step.name} is not registered in this worker`));
+    await end(deps, job.data, dispatch, {
+      status: 'failed',
+      error: errorOf(new NonRetryable(`agent ${dispatch.name} is not registered in this worker`), deps.clock.now()),
+      attempts: attempt,
+      finishedAt: deps.clock.now(),
+    });
     return;
   }
-  await deps.store.steps.updateOne(
-    { _id, status: { $in: ['queued', 'running'] } },
-    { $set: { status: 'running', startedAt: step.startedAt ?? now, updatedAt: now }, $inc: { attempts: 1 } },
-  );
-  deps.failpoints.hit(`agent-running:${step.name}`);
+  deps.failpoints.hit(`agent-running:${dispatch.name}`);
+  const calls = bufferedCallLog();
   const started = Date.now();
   try {
-    const result = await deps.runner.run(agent, step.input, { runId, stepId, ...(signal ? { signal } : {}) });
-    const finishedAt = deps.clock.now();
-    // A step ends once: a second worker that ran it after a stall finds the claim taken and only wakes the run.
-    // The run's usage is summed from its steps when read: writing it on the run document here would race the
-    // pass that holds the run (FerretDB rewrites whole documents).
-    if (await claim(deps.store, `step-end:${_id}`, undefined, finishedAt)) {
-      await deps.store.steps.updateOne(
-        { _id },
-        {
-          $set: { status: 'completed', result: result.output, usage: result.usage, finishedAt, updatedAt: finishedAt },
-        },
-      );
-    }
-    deps.metrics.agentSteps.observe({ agent: step.name, outcome: 'ok' }, (Date.now() - started) / 1000);
-    deps.failpoints.hit(`agent-journaled:${step.name}`);
-    await deps.queues.enqueuePass(runId, `s${step.seq}`);
+    const result = await deps.runner.run(agent, dispatch.input, {
+      runId,
+      stepId,
+      log: calls,
+      ...(dispatch.workflow ? { workflow: dispatch.workflow } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    deps.metrics.agentSteps.observe({ agent: dispatch.name, outcome: 'ok' }, (Date.now() - started) / 1000);
+    // The run's usage is summed from its steps when read: writing it on the run here would race the pass.
+    await end(deps, job.data, dispatch, {
+      status: 'completed',
+      result: result.output,
+      usage: result.usage,
+      attempts: attempt,
+      startedAt,
+      finishedAt: deps.clock.now(),
+      calls: logsOf(calls),
+    });
   } catch (err) {
-    deps.metrics.agentSteps.observe({ agent: step.name, outcome: 'error' }, (Date.now() - started) / 1000);
+    deps.metrics.agentSteps.observe({ agent: dispatch.name, outcome: 'error' }, (Date.now() - started) / 1000);
     const attempts = job.opts.attempts ?? 1;
-    const last = job.attemptsMade + 1 >= attempts;
-    if (err instanceof NonRetryable || !(err instanceof Error) || last) {
-      await fail(deps, step, err);
+    const error = errorOf(err, deps.clock.now());
+    if (err instanceof NonRetryable || !(err instanceof Error) || attempt >= attempts) {
+      log.warn({ err: error.message }, 'agent step failed');
+      await end(deps, job.data, dispatch, {
+        status: 'failed',
+        error,
+        attempts: attempt,
+        startedAt,
+        finishedAt: error.at,
+        calls: logsOf(calls),
+      });
       return;
     }
-    const error = errorOf(err, deps.clock.now());
-    await deps.store.steps.updateOne({ _id }, { $set: { error, updatedAt: error.at } });
-    log.warn({ attempt: job.attemptsMade + 1, err: error.message }, 'agent step failed; retrying');
+    // A failed attempt's calls are written now: they explain the retry people will see.
+    await deps.engineStore.insertCallLogs(logsOf(calls));
+    await deps.engineStore.append([{ kind: 'attempt', runId, stepId, attempt, error }]);
+    log.warn({ attempt, err: error.message }, 'agent step failed; retrying');
     throw err;
   }
 }
 
-async function fail(deps: EngineDeps, step: StepDoc, err: unknown) {
-  const error = errorOf(err, deps.clock.now());
-  if (await claim(deps.store, `step-end:${step._id}`, undefined, error.at)) {
-    await deps.store.steps.updateOne(
-      { _id: step._id },
-      { $set: { status: 'failed', error, finishedAt: error.at, updatedAt: error.at } },
-    );
-  }
-  deps.logger.warn({ runId: step.runId, stepId: step.stepId, err: error.message }, 'agent step failed');
-  await deps.queues.enqueuePass(step.runId, `s${step.seq}`);
+/**
+ * Ends the step once (a second worker that ran it after a stall finds the end taken), then wakes the run. Agents
+ * that finish together wake it together: the job id is per step, and a pass that finds nothing new writes nothing.
+ */
+async function end(deps: EngineDeps, job: AgentJob, dispatch: AgentDispatch, stepEnd: StepEnd): Promise<void> {
+  await deps.engineStore.append([{ kind: 'end', runId: job.runId, stepId: job.stepId, end: stepEnd }]);
+  deps.failpoints.hit(`agent-journaled:${dispatch.name}`);
+  await deps.queues.enqueuePass(job.runId, `s${dispatch.seq}`);
+}
+
+/** The calls with the ids to store them under, so copying them twice changes nothing. */
+function logsOf(calls: BufferedCallLog): CallLogs {
+  return {
+    modelCalls: calls.modelCalls(),
+    toolCalls: calls.toolCalls().map((c) => ({ ...c, _id: new Types.ObjectId() })),
+  };
+}
+
+/** Jobs queued by an older release, or restored by the reconciler, are read from the journal. */
+async function dispatchOf(deps: EngineDeps, runId: string, stepId: string): Promise<AgentDispatch | null> {
+  const journal = await deps.engineStore.loadJournal(runId);
+  const step = journal.steps.get(stepId);
+  if (step?.kind !== 'agent') return null;
+  return dispatchOfStep(step, journal.start?.workflow);
+}
+
+/** What the reconciler re-dispatches an agent step with. */
+export function dispatchOfStep(step: StepDoc, workflow: string | undefined): AgentDispatch {
+  return { name: step.name, input: step.input, seq: step.seq, ...(workflow ? { workflow } : {}) };
 }
 
 /** BullMQ backoff: what the model asked for (Retry-After) when it said, else exponential from the base. */

@@ -67,7 +67,8 @@ export async function agreementStats(
       ...(filter.until ? { $lte: filter.until } : {}),
     };
   }
-  const docs = await agreementModel(store).find(query).limit(READ_LIMIT).lean<AgreementDoc[]>();
+  // Newest first: the index on decidedAt serves it, and the limit keeps the latest decisions.
+  const docs = await agreementModel(store).find(query).sort({ decidedAt: -1 }).limit(READ_LIMIT).lean<AgreementDoc[]>();
   const byWorkflow = new Map<string, AgreementDoc[]>();
   for (const d of docs) byWorkflow.set(d.workflow, [...(byWorkflow.get(d.workflow) ?? []), d]);
   const workflows = [...byWorkflow]

@@ -3,12 +3,13 @@ import { authorityOf } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { checkpointIdFor } from './ids.js';
 import { toJSONSchemaWithMessages } from './schema-messages.js';
+import { withDueAt } from './timer-due.js';
 import type { CheckpointResult, CheckpointSpec } from './workflow.js';
 
 const lower = (xs: string[] | undefined) => (xs ?? []).map((x) => x.trim().toLowerCase()).filter(Boolean);
 
 export function buildCheckpointDoc<E extends Record<string, unknown>>(
-  run: RunDoc,
+  run: Pick<RunDoc, '_id' | 'workflow'>,
   stepId: string,
   spec: CheckpointSpec<E>,
   defaultApprovers: string[],
@@ -56,7 +57,7 @@ export function buildCheckpointDoc<E extends Record<string, unknown>>(
     defaultApprovers: !namesSomeone,
     quorum: { mode: quorum.mode, required },
     approvals: [],
-    timers: {
+    timers: withDueAt({
       ...(spec.reminders ? { remindEveryMs: spec.reminders.everyMs, remindMax: spec.reminders.max } : {}),
       remindersSent: 0,
       nextReminderAt: at(spec.reminders?.everyMs),
@@ -64,7 +65,7 @@ export function buildCheckpointDoc<E extends Record<string, unknown>>(
       ...(spec.timeout ? { timeoutAction: spec.timeout.action } : {}),
       timeoutFired: false,
       ...(spec.timeout?.escalateTo ? { escalateTo: spec.timeout.escalateTo } : {}),
-    },
+    }),
     escalatedAt: null,
     ...(spec.requireRejectReason ? { requireRejectReason: true } : {}),
     ...(spec.agreement

@@ -3,10 +3,9 @@ import { z } from 'zod';
 import type { Agent } from '../agents/define.js';
 import { NonRetryable } from '../errors.js';
 import { recordAgreement } from '../store/agreements.js';
-import { claim } from '../store/claims.js';
 import {
   type CheckpointDoc,
-  type RunDoc,
+  type RunStatus,
   SCHEMA_VERSION,
   type StepDoc,
   type StepKind,
@@ -26,6 +25,7 @@ import { approvedBy, buildCheckpointDoc, checkpointResult } from './checkpoints.
 import { withDelegates } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { stepDocId } from './ids.js';
+import type { Journal, JournalRecord, StepEnd } from './store-port.js';
 import { errorOf } from './stored-error.js';
 import { scheduleTimer } from './timers.js';
 import type {
@@ -41,7 +41,9 @@ import type {
 /** Parks the caller: agents or retries in flight (BUSY), or only people and timers (IDLE). */
 const BUSY = Symbol('busy');
 const IDLE = Symbol('idle');
-type Wait = typeof BUSY | typeof IDLE;
+/** Another pass took the run's lease: park for good, the pass writes nothing and is retried. */
+const LOST = Symbol('lost');
+type Wait = typeof BUSY | typeof IDLE | typeof LOST;
 
 /** Thrown into the workflow when a step has failed for good; uncaught, it fails the run. */
 class StepFailedError extends Error {
@@ -68,9 +70,16 @@ export interface Suspension {
 export class PassContext implements WorkflowContext {
   readonly runId: string;
   private readonly used = new Set<string>();
-  private readonly written = new Set<string>();
   /** Events taken by waits in this pass, on top of those the journal shows. */
   private readonly takenEvents = new Set<string>();
+  /** Records written together at the end of the pass, in one request (see flush). */
+  private readonly pending: JournalRecord[] = [];
+  /** Queue work that must follow the records it refers to (agent jobs, timers). */
+  private readonly afterwards: (() => Promise<void>)[] = [];
+  private readonly journal: Map<string, StepDoc>;
+  private readonly checkpoints = new Map<string, CheckpointDoc>();
+  private readonly createdAt: Date;
+  private readonly workflowName: string;
   private inflight = 0;
   private suspensions = 0;
   private busy = false;
@@ -79,17 +88,153 @@ export class PassContext implements WorkflowContext {
   private idle: (() => void) | undefined;
   private readonly quiet: Promise<Suspension>;
 
+  /** `none`: the pass works optimistically; `held`: it took the run's lease; `lost`: another pass took it. */
+  private lease: 'none' | 'held' | 'lost' = 'none';
+  private heartbeat: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly deps: EngineDeps,
-    private readonly run: RunDoc,
-    private readonly journal: Map<string, StepDoc>,
-    private readonly checkpoints: Map<string, CheckpointDoc>,
+    private readonly run: Journal,
+    private readonly gen: number,
+    private readonly owner: string,
+    carried: readonly CheckpointDoc[],
+    leaseHeld = false,
   ) {
-    this.runId = run._id;
-    this.nextSeq = Math.max(0, ...[...journal.values()].map((s) => s.seq)) + 1;
+    this.runId = run.runId;
+    if (leaseHeld) this.holdLease();
+    this.journal = run.steps;
+    this.createdAt = run.start?.createdAt ?? new Date(0);
+    this.workflowName = run.start?.workflow ?? '';
+    for (const cp of carried) this.checkpoints.set(cp._id, cp);
+    this.nextSeq = Math.max(0, ...[...this.journal.values()].map((s) => s.seq)) + 1;
     this.quiet = new Promise((resolve) => {
       this.idle = () => resolve({ busy: this.busy });
     });
+  }
+
+  /**
+   * Reads what the replay will need beyond the journal, in one request: the checkpoints the run waits on (unless
+   * the caller carried them). Clears wake-up times of steps that ended otherwise (an event before its timeout), so
+   * the reconciler's timer query only ever finds what is still due.
+   */
+  async prepare(): Promise<void> {
+    const wanted = [...this.journal.values()]
+      .filter((s) => s.kind === 'checkpoint' && s.status === 'waiting' && s.checkpointId)
+      .map((s) => s.checkpointId as string)
+      .filter((id) => !this.checkpoints.has(id));
+    if (wanted.length > 0) {
+      for (const cp of await this.deps.engineStore.getCheckpoints(wanted)) this.checkpoints.set(cp._id, cp);
+    }
+    for (const s of this.journal.values()) {
+      if (s.wakeAt && (s.status === 'completed' || s.status === 'failed') && (await this.takeLease())) {
+        await this.deps.engineStore.updateStep(this.runId, s.stepId, { wakeAt: null });
+      }
+    }
+  }
+
+  /**
+   * The run's lease, taken the first time the pass is about to do what must happen once: run an inline step (a side
+   * effect) or update a step. Until then the pass works optimistically: everything it writes is a unique insert or
+   * waits for its batched write, which carries the lease record first and so fails whole when another pass of the
+   * same generation got there first. Most passes (agents dispatched, a checkpoint created, nothing new) never take it.
+   */
+  private async takeLease(step?: string): Promise<boolean> {
+    if (this.lease === 'held') return true;
+    if (this.lease === 'lost') return false;
+    const until = new Date(this.deps.clock.now().getTime() + this.deps.settings.leaseMs);
+    if (!(await this.deps.engineStore.takeLease(this.runId, this.gen, this.owner, until, step))) {
+      this.lease = 'lost';
+      return false;
+    }
+    this.holdLease();
+    return true;
+  }
+
+  private holdLease() {
+    this.lease = 'held';
+    this.heartbeat = setInterval(
+      () => {
+        const renewed = new Date(this.deps.clock.now().getTime() + this.deps.settings.leaseMs);
+        this.deps.engineStore.renewLease(this.runId, this.gen, renewed).catch(() => {});
+      },
+      Math.max(250, this.deps.settings.leaseMs / 3),
+    );
+  }
+
+  /** Another pass took the run: this one stops where it is and writes nothing more. */
+  lostLease(): boolean {
+    return this.lease === 'lost';
+  }
+
+  /**
+   * Writes the pass's records in one request, with its lease record first unless it took the lease already, and the
+   * release last (the run's status, and the ends whose call logs this pass copied). A pass with nothing to write and
+   * no change of status writes nothing at all. Returns false when another pass of this generation won.
+   */
+  async flush(status: RunStatus, at: Date, statusChanged: boolean): Promise<boolean> {
+    clearInterval(this.heartbeat);
+    if (this.lease === 'lost') return false;
+    const seen = new Set(this.run.lastPass?.seenEnds ?? []);
+    const fresh = [...this.run.ended].filter((id) => !seen.has(id));
+    const records = this.pending.splice(0, this.pending.length);
+    if (records.length === 0 && !statusChanged && this.lease === 'none') return true;
+    // Call logs wait in the journal until the run stops running (or many have gathered), then go in one write per
+    // collection: the run's usage is on its steps already, so nobody waits for them.
+    const copyLogs = (status !== 'running' && status !== 'queued') || fresh.length >= 20;
+    const copied = copyLogs ? fresh : [];
+    const release: JournalRecord = {
+      kind: 'release',
+      runId: this.runId,
+      gen: this.gen,
+      status,
+      at,
+      seenEnds: [...seen, ...copied],
+    };
+    if (this.lease === 'held') {
+      const written = await this.deps.engineStore.append([...records, release]);
+      if (written.slice(0, -1).some((ok) => !ok)) {
+        this.deps.logger.warn({ runId: this.runId, gen: this.gen }, 'a pass found some of its records written already');
+      }
+      await this.copyCallLogs(copied);
+      return true;
+    }
+    const lease: JournalRecord = {
+      kind: 'lease',
+      runId: this.runId,
+      gen: this.gen,
+      owner: this.owner,
+      until: new Date(at.getTime() + this.deps.settings.leaseMs),
+    };
+    const written = await this.deps.engineStore.append([lease, ...records, release], { ordered: true });
+    if (!written[0]) return false;
+    if (written.some((ok) => !ok)) {
+      // A record of an older pass that outlived its lease stopped the ordered write: the rest go in unordered.
+      const rest = [...records, release].filter((_, i) => !written[i + 1]);
+      await this.deps.engineStore.append(rest);
+    }
+    await this.copyCallLogs(copied);
+    return true;
+  }
+
+  /**
+   * Copies the call logs that new agent ends carry to model_calls and tool_calls: one request per collection for all
+   * agents that ended since the last pass, by the pass that won its write (each log has its id: a repeat is a no-op).
+   */
+  private async copyCallLogs(ended: string[]) {
+    const logs = ended.flatMap((id) => {
+      const calls = this.run.calls.get(id);
+      return calls ? [calls] : [];
+    });
+    if (logs.length === 0) return;
+    await this.deps.engineStore.insertCallLogs({
+      modelCalls: logs.flatMap((l) => l.modelCalls),
+      toolCalls: logs.flatMap((l) => l.toolCalls),
+    });
+  }
+
+  /** Enqueues what the written records call for. */
+  async afterFlush(): Promise<void> {
+    for (const work of this.afterwards.splice(0, this.afterwards.length)) await work();
   }
 
   /** Resolves once every ctx call of this pass has either finished or suspended. */
@@ -104,30 +249,40 @@ export class PassContext implements WorkflowContext {
     if (rec?.status === 'failed') throw this.failure(rec);
     if (rec?.status === 'waiting' && rec.wakeAt && rec.wakeAt > this.deps.clock.now()) return this.suspend(true);
     const attempts = options.attempts ?? 3;
-    const attempt = (rec?.attempts ?? 0) + 1;
+    // Tries the journal lacks: passes that took the lease for this step and died in it.
+    const attempt = rec ? rec.attempts + 1 : (this.run.crashes.get(id) ?? 0) + 1;
     return this.track(async () => {
-      const now = this.deps.clock.now();
-      await this.writeStep(id, 'step', id, { status: 'running', attempts: attempt, startedAt: rec?.startedAt ?? now });
+      if (!(await this.takeLease(id))) return LOST;
+      const startedAt = rec?.startedAt ?? this.deps.clock.now();
+      // No "running" record before the work: a crash repeats the step, which its idempotency key makes safe.
       try {
         const result = await fn({ runId: this.runId, stepId: id, idempotencyKey: stepDocId(this.runId, id), attempt });
         this.deps.failpoints.hit(`after-step:${id}`);
-        await this.writeStep(id, 'step', id, {
+        await this.record(rec, id, 'step', id, {
           status: 'completed',
           result: result ?? null,
+          attempts: attempt,
+          startedAt,
           finishedAt: this.deps.clock.now(),
         });
         return result;
       } catch (err) {
         const error = errorOf(err, this.deps.clock.now());
         if (attempt >= attempts || err instanceof NonRetryable) {
-          await this.writeStep(id, 'step', id, { status: 'failed', error, finishedAt: this.deps.clock.now() });
+          await this.record(rec, id, 'step', id, {
+            status: 'failed',
+            error,
+            attempts: attempt,
+            startedAt,
+            finishedAt: this.deps.clock.now(),
+          });
           throw new StepFailedError(id, error.message, error.code);
         }
         const delay = (options.backoffMs ?? 1_000) * 2 ** (attempt - 1);
         const wakeAt = new Date(this.deps.clock.now().getTime() + delay);
-        await this.writeStep(id, 'step', id, { status: 'waiting', error, wakeAt });
+        await this.record(rec, id, 'step', id, { status: 'waiting', error, wakeAt, attempts: attempt, startedAt });
         this.deps.logger.warn({ runId: this.runId, stepId: id, attempt, err: error.message }, 'step failed; retrying');
-        await this.deps.queues.enqueuePass(this.runId, `retry-${id}-${attempt}`, delay);
+        this.afterwards.push(() => this.deps.queues.enqueuePass(this.runId, `retry-${id}-${attempt}`, delay));
         return BUSY;
       }
     });
@@ -144,8 +299,14 @@ export class PassContext implements WorkflowContext {
     const parsed = agent.input.safeParse(input);
     if (!parsed.success) throw new Error(`input for agent ${agent.name} is invalid: ${z.prettifyError(parsed.error)}`);
     return this.track<O>(async () => {
-      const inserted = await this.insertStep(id, 'agent', agent.name, { status: 'queued', input: parsed.data });
-      if (inserted) await this.deps.queues.enqueueAgent(this.runId, id, { attempts: this.deps.settings.agentAttempts });
+      const doc = this.newStep(id, 'agent', agent.name, { status: 'queued', input: parsed.data });
+      this.pending.push({ kind: 'step', doc });
+      this.afterwards.push(() =>
+        this.deps.queues.enqueueAgent(this.runId, id, {
+          attempts: this.deps.settings.agentAttempts,
+          dispatch: { name: agent.name, input: parsed.data, seq: doc.seq, workflow: this.workflowName },
+        }),
+      );
       return BUSY;
     });
   }
@@ -161,8 +322,7 @@ export class PassContext implements WorkflowContext {
     return this.track(async () => {
       if (rec?.checkpointId) {
         const cp =
-          this.checkpoints.get(rec.checkpointId) ??
-          (await this.deps.store.checkpoints.findById(rec.checkpointId).lean());
+          this.checkpoints.get(rec.checkpointId) ?? (await this.deps.engineStore.getCheckpoint(rec.checkpointId));
         if (cp?.decision && (cp.status === 'approved' || cp.status === 'rejected')) {
           // Agreement is recorded here, on resume, not in decide(): this is the one path every decision takes
           // (person, timeout, any channel) that is also retried until it succeeds: the step is completed only after
@@ -176,25 +336,33 @@ export class PassContext implements WorkflowContext {
             values: { ...cp.values, ...cp.decision.edits },
             approvals: approvedBy(cp),
           };
-          await this.writeStep(id, 'checkpoint', id, {
-            status: 'completed',
-            result,
-            finishedAt: this.deps.clock.now(),
+          this.pending.push({
+            kind: 'end',
+            runId: this.runId,
+            stepId: id,
+            end: { status: 'completed', result, finishedAt: this.deps.clock.now() },
           });
           return checkpointResult(spec, result);
         }
         if (cp?.status === 'cancelled') throw new StepFailedError(id, 'checkpoint was cancelled', 'cancelled');
         return IDLE;
       }
-      const built = buildCheckpointDoc(this.run, id, spec, this.deps.settings.approverEmails, this.deps.clock.now());
+      const built = buildCheckpointDoc(
+        this.header(),
+        id,
+        spec,
+        this.deps.settings.approverEmails,
+        this.deps.clock.now(),
+      );
       // Active delegates of the approvers are told too; whether they may decide is checked when they do.
       const doc = await withDelegates(this.deps, built);
-      await this.deps.store.checkpoints.create(doc).catch(ignoreDuplicate);
-      await this.insertStep(id, 'checkpoint', id, {
-        status: 'waiting',
-        checkpointId: doc._id,
-        startedAt: doc.createdAt,
+      await this.deps.engineStore.insertCheckpoint(doc);
+      this.pending.push({
+        kind: 'step',
+        doc: this.newStep(id, 'checkpoint', id, { status: 'waiting', checkpointId: doc._id, startedAt: doc.createdAt }),
       });
+      // Told at once, not after the pass's write: the checkpoint exists, and a notification for a step the journal
+      // does not show yet only makes people look sooner.
       await this.deps.queues.enqueueNotify(doc._id, 'created');
       await scheduleTimer(this.deps, doc);
       return IDLE;
@@ -212,24 +380,28 @@ export class PassContext implements WorkflowContext {
       if (rec) {
         verdict = verdictOf(rec.result);
       } else {
-        const level = autonomyInForce(this.deps.settings, this.run.workflow, spec.cap);
+        const level = autonomyInForce(this.deps.settings, this.workflowName, spec.cap);
         const checkpoint = spec.checkpoint ?? id;
         const fresh = takeVerdict(level, spec, this.deps.clock.now(), { personAsked: this.journal.has(checkpoint) });
         const records = fresh.auto && spec.agreement !== undefined;
         // A verdict that lets a proposal stand stays `running` until its agreement record exists (see below).
-        const inserted = await this.insertStep(id, 'autonomy', id, {
+        const doc = this.newStep(id, 'autonomy', id, {
           status: records ? 'running' : 'completed',
           input: spec.facts,
           result: fresh,
           ...(records ? {} : { finishedAt: fresh.decidedAt }),
         });
-        this.written.add(id);
+        if (!records) {
+          // Written with the pass's other records: a pass that loses its write loses its verdict with it.
+          this.pending.push({ kind: 'step', doc });
+          return fresh;
+        }
+        const [inserted] = await this.deps.engineStore.append([{ kind: 'step', doc }]);
         if (inserted) {
           verdict = fresh;
-          if (!records) return verdict;
         } else {
           // Another pass recorded it first (only possible after a lease expiry); its verdict wins.
-          const existing = await this.deps.store.steps.findById(stepDocId(this.runId, id)).lean();
+          const existing = (await this.deps.engineStore.loadJournal(this.runId)).steps.get(id);
           verdict = verdictOf(existing?.result);
           if (existing?.status === 'completed') return verdict;
         }
@@ -240,10 +412,15 @@ export class PassContext implements WorkflowContext {
         // replays to here and the insert changes nothing the second time.
         await recordAgreement(
           this.deps.store,
-          policyAgreement(this.run, spec.checkpoint ?? id, spec.agreement, verdict, this.deps.clock.now()),
+          policyAgreement(this.header(), spec.checkpoint ?? id, spec.agreement, verdict, this.deps.clock.now()),
         );
       }
-      await this.writeStep(id, 'autonomy', id, { status: 'completed', finishedAt: this.deps.clock.now() });
+      this.pending.push({
+        kind: 'end',
+        runId: this.runId,
+        stepId: id,
+        end: { status: 'completed', result: verdict, finishedAt: this.deps.clock.now() },
+      });
       return verdict;
     });
   }
@@ -260,14 +437,23 @@ export class PassContext implements WorkflowContext {
       const now = this.deps.clock.now();
       if (rec?.wakeAt) {
         if (rec.wakeAt <= now) {
-          await this.writeStep(id, 'sleep', id, { status: 'completed', result: null, finishedAt: now });
+          if (!(await this.takeLease())) return LOST;
+          await this.deps.engineStore.updateStep(this.runId, id, {
+            status: 'completed',
+            result: null,
+            finishedAt: now,
+            wakeAt: null,
+          });
           return;
         }
         return IDLE;
       }
       const wakeAt = new Date(now.getTime() + ms);
-      await this.insertStep(id, 'sleep', id, { status: 'waiting', wakeAt, startedAt: now });
-      await this.deps.queues.enqueuePass(this.runId, `wake-${id}`, ms);
+      this.pending.push({
+        kind: 'step',
+        doc: this.newStep(id, 'sleep', id, { status: 'waiting', wakeAt, startedAt: now }),
+      });
+      this.afterwards.push(() => this.deps.queues.enqueuePass(this.runId, `wake-${id}`, ms));
       return IDLE;
     });
   }
@@ -289,42 +475,46 @@ export class PassContext implements WorkflowContext {
         return IDLE;
       }
       const wakeAt = spec.timeoutMs === undefined ? undefined : new Date(now.getTime() + spec.timeoutMs);
-      await this.insertStep(id, 'event', id, {
-        status: 'waiting',
-        event: { name: spec.name, key: spec.key },
-        startedAt: now,
-        ...(wakeAt ? { wakeAt } : {}),
-      });
+      // Written before looking for an early event, not with the pass's records: a sender either finds this wait or
+      // stored its event before the look below.
+      await this.deps.engineStore.append([
+        {
+          kind: 'step',
+          doc: this.newStep(id, 'event', id, {
+            status: 'waiting',
+            event: { name: spec.name, key: spec.key },
+            startedAt: now,
+            ...(wakeAt ? { wakeAt } : {}),
+          }),
+        },
+      ]);
       // An event sent before this wait began still counts, unless an earlier wait of this run took it.
       const taken = [...this.journal.values()]
         .map((s) => (s.kind === 'event' ? (s.result as { eventId?: string } | null)?.eventId : undefined))
         .filter((e): e is string => Boolean(e))
         .concat([...this.takenEvents]);
-      const early = await this.deps.store.events
-        .findOne({ name: spec.name, key: spec.key, createdAt: { $gte: this.run.createdAt }, _id: { $nin: taken } })
-        .sort({ createdAt: 1 })
-        .lean();
+      const early = await this.deps.engineStore.firstEvent(spec.name, spec.key, this.createdAt, taken);
       if (early) {
         const done = await this.completeWait(id, { eventId: early._id, payload: early.payload });
         return (done?.payload ?? null) as T | null;
       }
-      if (spec.timeoutMs !== undefined) await this.deps.queues.enqueuePass(this.runId, `wake-${id}`, spec.timeoutMs);
+      if (spec.timeoutMs !== undefined) {
+        const timeoutMs = spec.timeoutMs;
+        this.afterwards.push(() => this.deps.queues.enqueuePass(this.runId, `wake-${id}`, timeoutMs));
+      }
       return IDLE;
     });
   }
 
-  /** Completes a wait once; if sendEvent completed it first, its payload wins. */
+  /** Completes a wait once (its end is a unique insert); if sendEvent completed it first, its payload wins. */
   private async completeWait(stepId: string, result: { eventId: string; payload: unknown } | null) {
     const now = this.deps.clock.now();
-    const _id = stepDocId(this.runId, stepId);
-    if (await claim(this.deps.store, `step-end:${_id}`, undefined, now)) {
-      await this.deps.store.steps.updateOne(
-        { _id },
-        { $set: { status: 'completed', result, finishedAt: now, updatedAt: now } },
-      );
-    }
-    const doc = await this.deps.store.steps.findById(_id).lean();
-    const taken = doc?.result as { eventId: string; payload: unknown } | null;
+    const end: StepEnd = { status: 'completed', result, finishedAt: now };
+    const [mine] = await this.deps.engineStore.append([{ kind: 'end', runId: this.runId, stepId, end }]);
+    const taken = (mine ? result : (await this.deps.engineStore.stepEnd(this.runId, stepId))?.result) as {
+      eventId: string;
+      payload: unknown;
+    } | null;
     if (taken?.eventId) this.takenEvents.add(taken.eventId);
     return taken;
   }
@@ -344,17 +534,18 @@ export class PassContext implements WorkflowContext {
     if (rec?.status === 'completed') return rec.result as string;
     return this.track(async () => {
       const value = make();
-      const inserted = await this.insertStep(stepId, kind, stepId, { status: 'completed', result: value });
+      // At once, not with the pass's records: the value may reach the outside world before the pass ends.
+      const doc = this.newStep(stepId, kind, stepId, { status: 'completed', result: value });
+      const [inserted] = await this.deps.engineStore.append([{ kind: 'step', doc }]);
       if (inserted) return value;
       // Another pass recorded it first (only possible after a lease expiry); its value wins.
-      const existing = await this.deps.store.steps.findById(stepDocId(this.runId, stepId)).lean();
-      return existing?.result as string;
+      return (await this.deps.engineStore.loadJournal(this.runId)).steps.get(stepId)?.result as string;
     });
   }
 
   private claim(id: string) {
     if (!/^[A-Za-z0-9_.:-]{1,120}$/.test(id)) throw new Error(`step id "${id}" must be 1-120 of A-Z a-z 0-9 _ . : -`);
-    if (this.used.has(id)) throw new Error(`step id "${id}" is used twice in workflow ${this.run.workflow}`);
+    if (this.used.has(id)) throw new Error(`step id "${id}" is used twice in workflow ${this.workflowName}`);
     this.used.add(id);
   }
 
@@ -382,7 +573,7 @@ export class PassContext implements WorkflowContext {
       this.inflight--;
       this.checkIdle();
     }
-    if (result === BUSY) return this.suspend<T>(true);
+    if (result === BUSY || result === LOST) return this.suspend<T>(true);
     if (result === IDLE) return this.suspend<T>(false);
     return result as T;
   }
@@ -394,9 +585,13 @@ export class PassContext implements WorkflowContext {
     });
   }
 
-  private async insertStep(stepId: string, kind: StepKind, name: string, fields: Partial<StepDoc>): Promise<boolean> {
+  private header() {
+    return { _id: this.runId, workflow: this.workflowName };
+  }
+
+  private newStep(stepId: string, kind: StepKind, name: string, fields: Partial<StepDoc>): StepDoc {
     const now = this.deps.clock.now();
-    const doc: StepDoc = {
+    return {
       _id: stepDocId(this.runId, stepId),
       v: SCHEMA_VERSION,
       runId: this.runId,
@@ -411,27 +606,23 @@ export class PassContext implements WorkflowContext {
       updatedAt: now,
       ...fields,
     };
-    try {
-      await this.deps.store.steps.create(doc);
-      return true;
-    } catch (err) {
-      ignoreDuplicate(err);
-      return false;
+  }
+
+  /**
+   * Records an inline step's outcome: a new step joins the pass's batched write; a step already in the journal
+   * (a retry) is updated by this pass, which holds the run's lease, clearing its wake-up time.
+   */
+  private async record(
+    rec: StepDoc | undefined,
+    stepId: string,
+    kind: StepKind,
+    name: string,
+    fields: Partial<StepDoc>,
+  ) {
+    if (!rec) {
+      this.pending.push({ kind: 'step', doc: this.newStep(stepId, kind, name, fields) });
+      return;
     }
+    await this.deps.engineStore.updateStep(this.runId, stepId, { wakeAt: null, ...fields });
   }
-
-  private async writeStep(stepId: string, kind: StepKind, name: string, fields: Partial<StepDoc>): Promise<void> {
-    const now = this.deps.clock.now();
-    const known = this.journal.has(stepId) || this.written.has(stepId);
-    this.written.add(stepId);
-    if (!known && (await this.insertStep(stepId, kind, name, fields))) return;
-    await this.deps.store.steps.updateOne(
-      { _id: stepDocId(this.runId, stepId) },
-      { $set: { ...fields, updatedAt: now } },
-    );
-  }
-}
-
-export function ignoreDuplicate(err: unknown): void {
-  if ((err as { code?: unknown })?.code !== 11000) throw err;
 }

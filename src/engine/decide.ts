@@ -3,7 +3,7 @@ import { AlreadyDecided, InvalidInput, NotAuthorized, NotFound } from '../errors
 import { createIdentities } from '../identity.js';
 import { appendAudit } from '../store/audit.js';
 import type { Approval, CheckpointDoc, Decision } from '../store/models.js';
-import { writeCheckpoint } from './checkpoint-write.js';
+import { type WithTheClaim, writeCheckpoint } from './checkpoint-write.js';
 import { authorityOf } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { readableIssues } from './schema-messages.js';
@@ -66,73 +66,81 @@ async function audit(deps: EngineDeps, cp: CheckpointDoc, req: DecisionRequest, 
  * racing another is re-applied to the newer state. Any authorised reject decides at once;
  * approvals count toward the quorum. Returns the checkpoint: still `pending` after a partial approval.
  */
-export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<CheckpointDoc> {
+export async function decide(deps: EngineDeps, req: DecisionRequest, alongside?: WithTheClaim): Promise<CheckpointDoc> {
   const trusted = req.channel === 'api' || req.channel === 'policy' || req.channel === 'timeout';
   let authorised = trusted;
   let onBehalfOf: string | undefined;
-  const identities = await createIdentities(deps.store).expand([req.actor, ...(req.aliases ?? [])]);
+  // Who else this actor is (email ↔ Slack user) matters only to refuse a second approval by the same person.
+  let identities: string[] | undefined;
   let final = false;
-  const updated = await writeCheckpoint(deps, req.checkpointId, async (cp) => {
-    if (cp.status !== 'pending') {
-      await audit(deps, cp, req, 'already_decided');
-      throw new AlreadyDecided(cp.status, summaryOf(cp));
-    }
-    if (!authorised) {
-      const authority = await authorityOf(deps, cp, req.actor, req.aliases);
-      authorised = authority !== null;
-      onBehalfOf = authority?.onBehalfOf;
-      if (!authorised) {
-        await audit(deps, cp, req, 'not_authorized');
-        throw new NotAuthorized(`${req.actor} may not decide this checkpoint`);
+  const updated = await writeCheckpoint(
+    deps,
+    req.checkpointId,
+    async (cp) => {
+      if (cp.status !== 'pending') {
+        await audit(deps, cp, req, 'already_decided');
+        throw new AlreadyDecided(cp.status, summaryOf(cp));
       }
-    }
-    if (req.decision === 'reject' && cp.requireRejectReason && !req.comment?.trim()) {
-      await audit(deps, cp, req, 'reason_required');
-      throw new InvalidInput('a reason is required to reject: add a comment saying why', [
-        { path: 'comment', message: 'Say why you reject: a comment is required.' },
-      ]);
-    }
-    const { values, keys } = applyEdits(cp, req.edits ?? {});
-    const now = deps.clock.now();
-    const approvals = cp.approvals ?? [];
-    // A delegate's approval counts as the approver's: neither may approve again for the same person.
-    const mine = new Set([...identities, ...(onBehalfOf ? [onBehalfOf.toLowerCase()] : [])]);
-    const approvedFor = (a: Approval) =>
-      [a.actor, ...(a.aliases ?? []), ...(a.onBehalfOf ? [a.onBehalfOf] : [])].some((x) => mine.has(x.toLowerCase()));
-    if (req.decision === 'approve' && approvals.some(approvedFor)) {
-      throw new InvalidInput(
-        `${req.actor} has already approved; waiting for ${cp.quorum.required - approvals.length} more`,
-      );
-    }
-    const approval: Approval = {
-      actor: req.actor,
-      aliases: req.aliases ?? [],
-      channel: req.channel,
-      at: now,
-      ...(req.comment ? { comment: req.comment } : {}),
-      diff: diffOf(keys, cp.values, values),
-      ...(onBehalfOf ? { onBehalfOf } : {}),
-    };
-    final = req.decision === 'reject' || approvals.length + 1 >= (cp.quorum?.required ?? 1);
-    if (!final) return { values, approvals: [...approvals, approval] };
-    const diff = diffOf(keys, cp.originalValues ?? cp.values, values);
-    const decision: Decision = {
-      decision: req.decision,
-      actor: req.actor,
-      channel: req.channel,
-      ...(req.comment ? { comment: req.comment } : {}),
-      edits: Object.fromEntries(diff.map((d) => [d.field, d.after])),
-      diff,
-      decidedAt: now,
-      ...(onBehalfOf ? { onBehalfOf } : {}),
-    };
-    return {
-      status: req.decision === 'approve' ? 'approved' : 'rejected',
-      decision,
-      values,
-      approvals: [...approvals, approval],
-    };
-  });
+      if (!authorised) {
+        const authority = await authorityOf(deps, cp, req.actor, req.aliases);
+        authorised = authority !== null;
+        onBehalfOf = authority?.onBehalfOf;
+        if (!authorised) {
+          await audit(deps, cp, req, 'not_authorized');
+          throw new NotAuthorized(`${req.actor} may not decide this checkpoint`);
+        }
+      }
+      if (req.decision === 'reject' && cp.requireRejectReason && !req.comment?.trim()) {
+        await audit(deps, cp, req, 'reason_required');
+        throw new InvalidInput('a reason is required to reject: add a comment saying why', [
+          { path: 'comment', message: 'Say why you reject: a comment is required.' },
+        ]);
+      }
+      const { values, keys } = applyEdits(cp, req.edits ?? {});
+      const now = deps.clock.now();
+      const approvals = cp.approvals ?? [];
+      if (req.decision === 'approve' && approvals.length > 0)
+        identities ??= await createIdentities(deps.store).expand([req.actor, ...(req.aliases ?? [])]);
+      // A delegate's approval counts as the approver's: neither may approve again for the same person.
+      const mine = new Set([...(identities ?? []), ...(onBehalfOf ? [onBehalfOf.toLowerCase()] : [])]);
+      const approvedFor = (a: Approval) =>
+        [a.actor, ...(a.aliases ?? []), ...(a.onBehalfOf ? [a.onBehalfOf] : [])].some((x) => mine.has(x.toLowerCase()));
+      if (req.decision === 'approve' && approvals.some(approvedFor)) {
+        throw new InvalidInput(
+          `${req.actor} has already approved; waiting for ${cp.quorum.required - approvals.length} more`,
+        );
+      }
+      const approval: Approval = {
+        actor: req.actor,
+        aliases: req.aliases ?? [],
+        channel: req.channel,
+        at: now,
+        ...(req.comment ? { comment: req.comment } : {}),
+        diff: diffOf(keys, cp.values, values),
+        ...(onBehalfOf ? { onBehalfOf } : {}),
+      };
+      final = req.decision === 'reject' || approvals.length + 1 >= (cp.quorum?.required ?? 1);
+      if (!final) return { values, approvals: [...approvals, approval] };
+      const diff = diffOf(keys, cp.originalValues ?? cp.values, values);
+      const decision: Decision = {
+        decision: req.decision,
+        actor: req.actor,
+        channel: req.channel,
+        ...(req.comment ? { comment: req.comment } : {}),
+        edits: Object.fromEntries(diff.map((d) => [d.field, d.after])),
+        diff,
+        decidedAt: now,
+        ...(onBehalfOf ? { onBehalfOf } : {}),
+      };
+      return {
+        status: req.decision === 'approve' ? 'approved' : 'rejected',
+        decision,
+        values,
+        approvals: [...approvals, approval],
+      };
+    },
+    alongside,
+  );
   if (!updated) throw new NotFound(`no checkpoint ${req.checkpointId}`);
   if (!final) {
     deps.logger.info(
@@ -147,8 +155,8 @@ export async function decide(deps: EngineDeps, req: DecisionRequest): Promise<Ch
     { runId: updated.runId, checkpointId: updated._id, decision: req.decision, channel: req.channel },
     'decided',
   );
-  // If this process dies here, the reconciler finds the decided checkpoint whose step still waits.
-  await deps.queues.enqueuePass(updated.runId, `cp-${updated._id}`);
   await deps.queues.enqueueNotify(updated._id, 'decided');
+  // The caller resumes the run (in process, see resume.ts, or by a job); if it dies first, the reconciler finds the
+  // decided checkpoint whose step still waits.
   return updated;
 }

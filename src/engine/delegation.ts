@@ -88,6 +88,7 @@ export async function setDelegation(deps: EngineDeps, request: DelegationRequest
   // The approver's other identifiers may hold an older delegation (set by email, now by Slack id): one wins.
   await deps.store.delegations.deleteMany({ _id: { $in: approverIds, $ne: doc._id } });
   await deps.store.delegations.replaceOne({ _id: doc._id }, doc, { upsert: true });
+  notifyCache.delete(deps);
   deps.logger.info({ approver, delegate, until }, 'delegation set');
   return viewOf(doc, now);
 }
@@ -96,6 +97,7 @@ export async function setDelegation(deps: EngineDeps, request: DelegationRequest
 export async function clearDelegation(deps: EngineDeps, approver: string): Promise<{ cleared: number }> {
   const ids = await createIdentities(deps.store).expand([approver]);
   const res = await deps.store.delegations.deleteMany({ _id: { $in: ids } });
+  notifyCache.delete(deps);
   deps.logger.info({ approver, cleared: res.deletedCount }, 'delegation cleared');
   return { cleared: res.deletedCount ?? 0 };
 }
@@ -108,6 +110,25 @@ export async function listDelegations(deps: EngineDeps, filter: { active?: boole
 
 async function activeDelegations(deps: EngineDeps): Promise<DelegationDoc[]> {
   return deps.store.delegations.find({ until: { $gt: deps.clock.now() } }).lean<DelegationDoc[]>();
+}
+
+/**
+ * Who to tell besides the approvers changes rarely and matters only for notifying: every new checkpoint reads it
+ * through a cache of a few seconds (emptied when this process sets or clears a delegation). Who may decide is never
+ * read from it: authorityOf asks the store each time.
+ */
+const NOTIFY_CACHE_MS = 5_000;
+const notifyCache = new WeakMap<EngineDeps, { until: number; docs: Promise<DelegationDoc[]> }>();
+function delegationsToNotify(deps: EngineDeps): Promise<DelegationDoc[]> {
+  const cached = notifyCache.get(deps);
+  const now = deps.clock.now();
+  if (cached && cached.until > Date.now()) {
+    return cached.docs.then((docs) => docs.filter((d) => new Date(d.until) > now));
+  }
+  const docs = activeDelegations(deps);
+  notifyCache.set(deps, { until: Date.now() + NOTIFY_CACHE_MS, docs });
+  docs.catch(() => notifyCache.delete(deps));
+  return docs;
 }
 
 /** Delegates are not approvers in their own right: those the engine only added to be notified are left out. */
@@ -154,7 +175,7 @@ export async function authorityOf(
  * is noted in `delegations` (added ones do not count toward an `all` quorum, which is fixed before this).
  */
 export async function withDelegates(deps: EngineDeps, cp: CheckpointDoc): Promise<CheckpointDoc> {
-  const active = await activeDelegations(deps);
+  const active = await delegationsToNotify(deps);
   if (active.length === 0) return cp;
   const identities = createIdentities(deps.store);
   const listed = [...cp.approvers.emails, ...cp.approvers.slackUsers].map((a) => a.toLowerCase());

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { CheckpointDoc, Store } from '../store/models.js';
 import type { Failpoints } from './failpoints.js';
 import type { Queues } from './queues.js';
+import type { EngineStore } from './store-port.js';
 import type { WorkflowRegistry } from './workflow.js';
 
 /**
@@ -47,6 +48,15 @@ export interface EngineSettings {
   reconcileGraceMs: number;
   /** How often workers reconcile. */
   reconcileIntervalMs: number;
+  /**
+   * A decision resumes its run in the deciding process (no queue hop); off, the pass goes to the queue. On in a
+   * process that runs workers (`countersign start`, `worker`): a `serve`-only process leaves passes to the workers.
+   */
+  resumeInProcess: boolean;
+  /** Claims older than this are deleted (every claim has done its job long before). */
+  claimRetentionMs: number;
+  /** Finished runs' lease records are deleted after this; also how far back the reconciler looks for decisions. */
+  journalRetentionMs: number;
   /** The deployment-wide autonomy ceiling (AUTONOMY): no workflow's verdict (ctx.autonomy) goes above it. */
   autonomyCeiling: Autonomy;
   /** Each workflow's own level (settings `workflows.<name>.autonomy`), capped by the ceiling; absent = the ceiling. */
@@ -61,6 +71,9 @@ export const defaultSettings: EngineSettings = {
   passTimeoutMs: 5 * 60_000,
   reconcileGraceMs: 10_000,
   reconcileIntervalMs: 30_000,
+  resumeInProcess: false,
+  claimRetentionMs: 24 * 3_600_000,
+  journalRetentionMs: 7 * 24 * 3_600_000,
   autonomyCeiling: 'manual',
   workflowAutonomy: {},
 };
@@ -68,6 +81,10 @@ export const defaultSettings: EngineSettings = {
 /** Everything the engine needs, handed over by the composition root. */
 export interface EngineDeps {
   store: Store;
+  /** The engine's own reads and writes (runs, journal, checkpoints, events, claims): see store-port.ts. */
+  engineStore: EngineStore;
+  /** Work started by a request that outlives it (a run resumed after a decision); shutdown waits for it. */
+  inflight: Set<Promise<unknown>>;
   queues: Queues;
   workflows: WorkflowRegistry;
   agents: AgentRegistry;

@@ -1,11 +1,11 @@
 import { auditOf } from '../store/audit.js';
-import type { CheckpointDoc } from '../store/models.js';
 import { agreementStats } from './agreement-stats.js';
 import { mayDecide } from './checkpoints.js';
 import { decide } from './decide.js';
 import { clearDelegation, listDelegations, setDelegation } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { sendEvent } from './events.js';
+import { leaseAlongDecision, resumeAfterDecision } from './resume.js';
 import { startRun } from './start.js';
 import type { Engine } from './types.js';
 import { getRunView, listRunViews } from './views.js';
@@ -14,24 +14,27 @@ import { getRunView, listRunViews } from './views.js';
 export function createEngine(deps: EngineDeps): Engine {
   return {
     startRun: (req) => startRun(deps, req),
-    decide: (req) => decide(deps, req),
+    async decide(req) {
+      const lease = deps.settings.resumeInProcess ? leaseAlongDecision(deps) : undefined;
+      const cp = await decide(deps, req, lease);
+      if (cp.status === 'pending') return cp;
+      if (lease) resumeAfterDecision(deps, cp, lease.handoff());
+      else await deps.queues.enqueuePass(cp.runId, `cp-${cp._id}`);
+      return cp;
+    },
     sendEvent: (event) => sendEvent(deps, event),
     getRun: (runId) => getRunView(deps, runId),
     listRuns: (filter) => listRunViews(deps, filter),
     async getCheckpoint(id) {
-      const cp = await deps.store.checkpoints.findById(id).lean<CheckpointDoc>();
+      const cp = await deps.engineStore.getCheckpoint(id);
       return cp ? { ...cp, audit: await auditOf(deps.store, cp) } : null;
     },
-    async listCheckpoints(filter) {
-      const query: Record<string, unknown> = {};
-      if (filter.status) query.status = filter.status;
-      if (filter.decidedSince) query['decision.decidedAt'] = { $gte: filter.decidedSince };
-      return deps.store.checkpoints
-        .find(query)
-        .sort({ createdAt: -1 })
-        .limit(Math.min(filter.limit ?? 100, 1_000))
-        .lean();
-    },
+    listCheckpoints: (filter) =>
+      deps.engineStore.listCheckpoints({
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.decidedSince ? { decidedSince: filter.decidedSince } : {}),
+        limit: Math.min(filter.limit ?? 100, 1_000),
+      }),
     mayDecide: (cp, actor, aliases) => mayDecide(deps, cp, actor, aliases),
     hasWorkflow: (name) => deps.workflows.has(name),
     setDelegation: (request) => setDelegation(deps, request),

@@ -1,22 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { claim } from '../store/claims.js';
-import type { StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 
-async function tookThisEvent(deps: EngineDeps, stepDocId: string, eventId: string): Promise<boolean> {
-  // The claimer writes the result right after claiming; give it a moment before reading.
-  for (let i = 0; i < 20; i++) {
-    const step = await deps.store.steps.findById(stepDocId).lean<StepDoc>();
-    if (step?.status === 'completed') return (step.result as { eventId?: string } | null)?.eventId === eventId;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return false;
-}
-
 /**
- * Stores the event first, then completes every waiting step for it. A wait that starts in between finds the
- * stored event itself (context.ts), and both sides complete a step only while it is `waiting`, so each wait
- * resolves once (both claim the step's end first).
+ * Stores the event first, then ends every wait for it. A wait that starts in between finds the stored event itself
+ * (context.ts), and both sides end a wait by inserting its end record, so each wait resolves once, with whichever
+ * event got there first.
  */
 export async function sendEvent(
   deps: EngineDeps,
@@ -25,26 +13,27 @@ export async function sendEvent(
   // `delivered` counts the waits that received this event, whichever side completed them.
   const now = deps.clock.now();
   const eventId = `evt_${randomUUID()}`;
-  await deps.store.events.create({
+  await deps.engineStore.insertEvent({
     _id: eventId,
     name: event.name,
     key: event.key,
     payload: event.payload,
     createdAt: now,
   });
-  const waiting = await deps.store.steps
-    .find({ kind: 'event', status: 'waiting', 'event.name': event.name, 'event.key': event.key })
-    .lean<StepDoc[]>();
+  const waits = await deps.engineStore.eventWaits(event.name, event.key);
   let delivered = 0;
-  for (const step of waiting) {
-    if (await claim(deps.store, `step-end:${step._id}`, undefined, now)) {
-      await deps.store.steps.updateOne(
-        { _id: step._id },
-        { $set: { status: 'completed', result: { eventId, payload: event.payload }, finishedAt: now, updatedAt: now } },
-      );
+  for (const step of waits) {
+    const result = { eventId, payload: event.payload };
+    const [mine] = await deps.engineStore.append([
+      { kind: 'end', runId: step.runId, stepId: step.stepId, end: { status: 'completed', result, finishedAt: now } },
+    ]);
+    if (mine) {
       delivered++;
       await deps.queues.enqueuePass(step.runId, `event-${step.stepId}`);
-    } else if (await tookThisEvent(deps, step._id, eventId)) {
+    } else if (
+      ((await deps.engineStore.stepEnd(step.runId, step.stepId))?.result as { eventId?: string } | null)?.eventId ===
+      eventId
+    ) {
       delivered++; // the waiting pass found the stored event first and took it itself
     }
   }

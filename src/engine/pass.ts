@@ -1,128 +1,147 @@
 import { randomUUID } from 'node:crypto';
-import { claim } from '../store/claims.js';
-import type { CheckpointDoc, RunDoc, RunStatus, StepDoc } from '../store/models.js';
+import type { CheckpointDoc, RunStatus } from '../store/models.js';
 import { PassContext, type Suspension } from './context.js';
 import type { EngineDeps } from './deps.js';
+import type { Journal } from './store-port.js';
 import { errorOf } from './stored-error.js';
-
-const TERMINAL: RunStatus[] = ['completed', 'failed', 'cancelled'];
 
 type PassOutcome =
   | { kind: 'done'; output: unknown }
   | { kind: 'failed'; error: unknown }
   | ({ kind: 'suspended' } & Suspension);
 
-/**
- * One run pass: take the run's lease, replay the workflow against its journal, dispatch what is new, record the
- * run's status, release. A pass that finds the lease taken puts itself back on the queue under an id of its own,
- * so its wake-up survives until it gets the lease (a shared flag would not: FerretDB's updates are not atomic).
- */
-export async function runPass(deps: EngineDeps, runId: string): Promise<void> {
-  const owner = randomUUID();
-  const run = await acquire(deps, runId, owner);
-  if (!run) return;
-  // FerretDB rewrites whole documents, so this pass's own writes to the run (heartbeats, the final status) must not
-  // overlap either: they go one after another.
-  let writes: Promise<unknown> = Promise.resolve();
-  const serial = <T>(write: () => Promise<T>): Promise<T> => {
-    const next = writes.then(write);
-    writes = next.catch(() => undefined);
-    return next;
-  };
-  const heartbeat = setInterval(
-    () => void serial(() => renew(deps, runId, owner)),
-    Math.max(250, deps.settings.leaseMs / 3),
-  );
-  let result: Record<string, unknown> | null = null;
-  try {
-    if (!TERMINAL.includes(run.status)) result = await replay(deps, run);
-  } finally {
-    clearInterval(heartbeat);
-    await serial(async () => {
-      const now = await deps.store.runs.findById(runId).lean<RunDoc>();
-      if (now?.lease?.owner !== owner) {
-        // Our lease expired and another pass took over: the run is theirs to record and release.
-        deps.logger.warn({ runId }, 'a pass outlived its lease; its result is left to the pass that took over');
-        return;
-      }
-      const release = { lease: { owner: null, until: new Date(0), gen: now.lease.gen } };
-      await deps.store.runs.updateOne(
-        { _id: runId },
-        result ? { $set: { ...result, ...release }, $inc: { passes: 1 } } : { $set: release },
-      );
-    });
-  }
+export type PassResult = 'ran' | 'busy' | 'missing';
+
+/** A pass handed the run's lease by whoever took it (a decision, see resume.ts), with the journal they read. */
+export interface Handoff {
+  journal: Journal;
+  gen: number;
+  owner: string;
+}
+
+export interface PassOptions {
+  handoff?: Handoff;
+  /** Why the pass runs (the job's tag); a `reconcile` pass rewrites the run's status even when unchanged. */
+  reason?: string;
+  /** Checkpoints the caller has just read or written (a decision): the pass need not read them again. */
+  checkpoints?: CheckpointDoc[];
+  /** When the run is busy: put the pass back on the queue (a job), or leave it to the caller (in-process resume). */
+  onBusy?: 'requeue' | 'report';
 }
 
 /**
- * Takes the run's lease: the next lease generation is a claim (a unique insert), so two passes never both win,
- * even on FerretDB where a conditional update is not atomic.
+ * One run pass: read the journal, replay the workflow, and write what is new in one request, then record the run's
+ * status when it changed. One pass at a time changes a run: each pass belongs to the next generation of the run's
+ * lease, and its batched write starts with that generation's lease record (a unique insert), so of two passes
+ * replaying at once, one writes and the other writes nothing and runs again. A pass about to run a side effect takes
+ * the lease first (context.ts), and then holds it, renewed, until its write; a pass that finds the lease held puts
+ * itself back on the queue under an id of its own, so its wake-up survives until the holder is done. A holder that
+ * died leaves a generation that expires after the lease time.
  */
-async function acquire(deps: EngineDeps, runId: string, owner: string): Promise<RunDoc | null> {
-  const run = await deps.store.runs.findById(runId).lean<RunDoc>();
-  if (!run) {
-    deps.logger.warn({ runId }, 'pass for a run that does not exist');
-    return null;
+export async function runPass(deps: EngineDeps, runId: string, options: PassOptions = {}): Promise<PassResult> {
+  // Wake-ups that arrive while this process replays the run (agents finishing together, a decision) are folded
+  // into one more pass after it, instead of replaying beside it only to lose the write.
+  const local = passesInProcess(deps);
+  const current = local.get(runId);
+  // A pass handed the lease must run now: it holds the run, and any optimistic pass beside it will lose its write.
+  if (options.handoff) {
+    const written = await replay(deps, options.handoff.journal, options.handoff.gen, options.handoff.owner, options);
+    if (current) current.again = true;
+    return written ? 'ran' : 'busy';
+  }
+  if (current) {
+    current.again = true;
+    current.reconcile ||= options.reason?.startsWith('reconcile') ?? false;
+    return 'ran';
+  }
+  const mine = { again: false, reconcile: false };
+  local.set(runId, mine);
+  try {
+    let result = await passOnce(deps, runId, options);
+    while (mine.again && result === 'ran') {
+      const reason = mine.reconcile ? 'reconcile-again' : 'again';
+      mine.again = false;
+      mine.reconcile = false;
+      result = await passOnce(deps, runId, { reason });
+    }
+    if (mine.again && result === 'busy') await requeueBusy(deps, runId, randomUUID(), deps.clock.now());
+    return result;
+  } finally {
+    local.delete(runId);
+  }
+}
+
+const inProcess = new WeakMap<EngineDeps, Map<string, { again: boolean; reconcile: boolean }>>();
+function passesInProcess(deps: EngineDeps) {
+  let map = inProcess.get(deps);
+  if (!map) {
+    map = new Map();
+    inProcess.set(deps, map);
+  }
+  return map;
+}
+
+async function passOnce(deps: EngineDeps, runId: string, options: PassOptions): Promise<PassResult> {
+  const owner = randomUUID();
+  let journal = await deps.engineStore.loadJournal(runId);
+  if (!journal.start) {
+    const restored = await restoreStart(deps, runId);
+    if (!restored) {
+      deps.logger.warn({ runId }, 'pass for a run that does not exist');
+      return 'missing';
+    }
+    journal = restored;
   }
   const now = deps.clock.now();
-  const lease = run.lease;
-  const held = Boolean(lease?.owner) && new Date(lease?.until ?? 0) > now;
-  if (!held) {
-    const gen = await claimNextLease(deps, runId, (lease?.gen ?? 0) + 1, now);
-    if (gen !== null) {
-      const until = new Date(now.getTime() + deps.settings.leaseMs);
-      await deps.store.runs.updateOne({ _id: runId }, { $set: { lease: { owner, until, gen } } });
-      return { ...run, lease: { owner, until, gen } };
-    }
-  }
-  // Usually the holder finishes within milliseconds; poll soon, and never later than the lease's end.
-  const untilMs = held ? new Date(lease?.until ?? 0).getTime() - now.getTime() : 0;
-  const delay = Math.min(Math.max(untilMs, 50), 250) + Math.floor(Math.random() * 50);
+  const last = journal.lastPass;
+  if (last !== null && !last.released && last.until > now) return busy(deps, runId, owner, last.until, options);
+  const written = await replay(deps, journal, (last?.gen ?? 0) + 1, owner, options);
+  return written ? 'ran' : busy(deps, runId, owner, now, options);
+}
+
+async function busy(deps: EngineDeps, runId: string, owner: string, until: Date, options: PassOptions) {
+  if (options.onBusy !== 'report') await requeueBusy(deps, runId, owner, until);
+  return 'busy' as const;
+}
+
+/** A run whose start record was never written (a crash right after the run's insert, or a run from before it). */
+async function restoreStart(deps: EngineDeps, runId: string): Promise<Journal | null> {
+  const run = await deps.engineStore.getRun(runId);
+  if (!run) return null;
+  await deps.engineStore.append([
+    { kind: 'start', runId, start: { workflow: run.workflow, input: run.input, createdAt: run.createdAt } },
+  ]);
+  return deps.engineStore.loadJournal(runId);
+}
+
+/** Usually the holder finishes within milliseconds; poll soon, and never later than the lease's end. */
+async function requeueBusy(deps: EngineDeps, runId: string, owner: string, until: Date) {
+  const untilMs = until.getTime() - deps.clock.now().getTime();
+  const delay = Math.min(Math.max(untilMs, 20), 100) + Math.floor(Math.random() * 30);
   await deps.queues.enqueuePass(runId, `busy-${owner}`, delay);
-  return null;
 }
 
-/**
- * Claims lease generation `gen`. A claim older than a lease whose holder never wrote it on the run (it died right
- * after claiming, or a late release overwrote it) would block every later pass, so such a claim counts as expired
- * and the next generation is tried.
- */
-async function claimNextLease(deps: EngineDeps, runId: string, gen: number, now: Date): Promise<number | null> {
-  for (let g = gen; g < gen + 5; g++) {
-    if (await claim(deps.store, `lease:${runId}:${g}`, undefined, now)) return g;
-    const blocking = await deps.store.claims.findById(`lease:${runId}:${g}`).lean();
-    if (!blocking || new Date(blocking.at).getTime() + deps.settings.leaseMs > now.getTime()) return null;
-  }
-  return null;
-}
-
-async function renew(deps: EngineDeps, runId: string, owner: string) {
-  const until = new Date(deps.clock.now().getTime() + deps.settings.leaseMs);
-  await deps.store.runs
-    .updateOne({ _id: runId, 'lease.owner': owner }, { $set: { 'lease.until': until } })
-    .catch(() => {});
-}
-
-/** Replays the workflow and returns what to record on the run (written together with the lease's release). */
-async function replay(deps: EngineDeps, run: RunDoc): Promise<Record<string, unknown>> {
-  const log = deps.logger.child({ runId: run._id, workflow: run.workflow });
-  const workflow = deps.workflows.get(run.workflow);
+/** Replays the workflow and writes the pass; false when another pass of the same generation wrote first. */
+async function replay(
+  deps: EngineDeps,
+  journal: Journal,
+  gen: number,
+  owner: string,
+  options: PassOptions,
+): Promise<boolean> {
+  const runId = journal.runId;
+  const start = journal.start;
+  if (!start) return true;
+  const log = deps.logger.child({ runId, workflow: start.workflow });
+  const workflow = deps.workflows.get(start.workflow);
   const started = process.hrtime.bigint();
+  const ctx = new PassContext(deps, journal, gen, owner, options.checkpoints ?? [], Boolean(options.handoff));
   let outcome: PassOutcome;
   if (!workflow) {
-    outcome = { kind: 'failed', error: new Error(`workflow ${run.workflow} is not registered in this worker`) };
+    outcome = { kind: 'failed', error: new Error(`workflow ${start.workflow} is not registered in this worker`) };
   } else {
-    const [steps, checkpoints] = await Promise.all([
-      deps.store.steps.find({ runId: run._id }).lean<StepDoc[]>(),
-      deps.store.checkpoints.find({ runId: run._id }).lean<CheckpointDoc[]>(),
-    ]);
-    const ctx = new PassContext(
-      deps,
-      run,
-      new Map(steps.map((s) => [s.stepId, s])),
-      new Map(checkpoints.map((c) => [c._id, c])),
-    );
-    const finished = workflow.run(ctx, run.input).then(
+    await ctx.prepare();
+    const finished = workflow.run(ctx, start.input).then(
       (output): PassOutcome => ({ kind: 'done', output }),
       (error: unknown): PassOutcome => ({ kind: 'failed', error }),
     );
@@ -145,21 +164,35 @@ async function replay(deps: EngineDeps, run: RunDoc): Promise<Record<string, unk
     clearTimeout(timer);
   }
   const now = deps.clock.now();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  deps.metrics.runPasses.observe({ workflow: run.workflow }, seconds);
-  const base = { updatedAt: now };
+  deps.metrics.runPasses.observe({ workflow: start.workflow }, Number(process.hrtime.bigint() - started) / 1e9);
+  let status: RunStatus;
+  let summary: { output?: unknown; error?: ReturnType<typeof errorOf> } = {};
   if (outcome.kind === 'done') {
-    deps.metrics.runsFinished.inc({ workflow: run.workflow, status: 'completed' });
-    log.info('run completed');
-    return { ...base, status: 'completed', output: outcome.output ?? null };
+    status = 'completed';
+    summary = { output: outcome.output ?? null };
+  } else if (outcome.kind === 'failed') {
+    status = 'failed';
+    summary = { error: errorOf(outcome.error, now) };
+  } else {
+    status = outcome.busy ? 'running' : 'waiting';
   }
-  if (outcome.kind === 'failed') {
-    const error = errorOf(outcome.error, now);
-    deps.metrics.runsFinished.inc({ workflow: run.workflow, status: 'failed' });
-    log.warn({ err: error.message }, 'run failed');
-    return { ...base, status: 'failed', error };
+  // A run's first pass leaves it `queued` while its agents work (views show it as running), saving a write.
+  const previous = journal.lastPass?.status ?? 'queued';
+  const changed = status !== previous && !(previous === 'queued' && status === 'running');
+  const reconciling = options.reason?.startsWith('reconcile') ?? false;
+  // The journal first: a crash between the two leaves the run document a status behind, and the reconciler's pass
+  // (which always writes it) brings it in line.
+  if (!(await ctx.flush(status, now, changed || reconciling))) {
+    log.debug('another pass of this generation wrote first');
+    return false;
   }
-  const status: RunStatus = outcome.busy ? 'running' : 'waiting';
-  log.debug({ status }, 'pass suspended');
-  return { ...base, status };
+  if (changed || reconciling) await deps.engineStore.setRun(runId, { status, ...summary, updatedAt: now });
+  if (changed && (status === 'completed' || status === 'failed')) {
+    deps.metrics.runsFinished.inc({ workflow: start.workflow, status });
+    if (status === 'completed') log.info('run completed');
+    else log.warn({ err: summary.error?.message }, 'run failed');
+  }
+  await ctx.afterFlush();
+  log.debug({ status }, 'pass ended');
+  return true;
 }

@@ -8,9 +8,19 @@ export interface RunJob {
   runId: string;
   reason: string;
 }
+/** What an agent step was dispatched with, carried by its job so the worker need not read the journal. */
+export interface AgentDispatch {
+  name: string;
+  input: unknown;
+  seq: number;
+  /** The run's workflow: it chooses the agent's provider and model. */
+  workflow?: string;
+}
 export interface AgentJob {
   runId: string;
   stepId: string;
+  /** Absent on jobs from older releases: the worker then reads the step. */
+  dispatch?: AgentDispatch;
 }
 export interface NotifyJob {
   checkpointId: string;
@@ -36,7 +46,7 @@ export interface Queues {
   notify: Queue<NotifyJob>;
   /** Enqueues a run pass; the same tag for the same run collapses into one job. */
   enqueuePass(runId: string, tag: string, delayMs?: number): Promise<void>;
-  enqueueAgent(runId: string, stepId: string, opts: { attempts: number }): Promise<void>;
+  enqueueAgent(runId: string, stepId: string, opts: { attempts: number; dispatch: AgentDispatch }): Promise<void>;
   /** `tag` tells apart repeated events of one kind (a version for progress, a due time for timers). */
   enqueueNotify(
     checkpointId: string,
@@ -80,10 +90,10 @@ export function createQueues(connection: Redis, prefix = 'countersign'): Queues 
         },
       );
     },
-    async enqueueAgent(runId, stepId, { attempts }) {
+    async enqueueAgent(runId, stepId, { attempts, dispatch }) {
       await agents.add(
         'agent',
-        { runId, stepId },
+        { runId, stepId, dispatch },
         { jobId: jobId(runId, stepId), attempts, backoff: { type: 'countersign' }, ...keep, removeOnFail: true },
       );
     },

@@ -1,4 +1,4 @@
-import type { CheckpointDoc, RunDoc, StepDoc } from '../store/models.js';
+import { dispatchOfStep } from './agent-job.js';
 import type { EngineDeps } from './deps.js';
 import { jobId } from './ids.js';
 import { dueCheckpointIds } from './timers.js';
@@ -8,75 +8,150 @@ export interface ReconcileReport {
   agentJobs: number;
   timers: number;
   decisions: number;
+  claimsSwept: number;
+  runsCompacted: number;
 }
 
-/**
- * MongoDB is the truth; Redis only schedules. This puts back every job the journal implies and Redis lacks:
- * passes of unfinished runs, agent jobs of unfinished agent steps, timers of sleeping and retrying steps, and
- * passes for decisions whose run never heard of them. Every job id is deterministic, so running this while the
- * jobs still exist changes nothing.
- */
-export async function reconcile(deps: EngineDeps): Promise<ReconcileReport> {
-  const report: ReconcileReport = { passes: 0, agentJobs: 0, timers: 0, decisions: 0 };
-  const now = deps.clock.now();
-  const { queues, store } = deps;
+/** What one worker's reconciler remembers between rounds. */
+export interface ReconcilerState {
+  /** Decisions before this were checked; null: check the whole look-back (at start, and every hour). */
+  decisionsCheckedUntil: Date | null;
+  lastFullCheck: number;
+  lastHousekeeping: number;
+}
 
-  const settled = new Date(now.getTime() - deps.settings.reconcileGraceMs);
-  const active = await store.runs
-    .find({ status: { $in: ['queued', 'running'] }, updatedAt: { $lt: settled } })
-    .lean<RunDoc[]>();
-  const pending = active.length > 0 ? await runsWithPendingPass(deps) : new Set<string>();
-  for (const run of active) {
-    if (!pending.has(run._id)) {
-      await queues.enqueuePass(run._id, `reconcile-${run.passes}`);
+export const newReconcilerState = (): ReconcilerState => ({
+  decisionsCheckedUntil: null,
+  lastFullCheck: 0,
+  lastHousekeeping: 0,
+});
+
+const PAGE = 200;
+const HOUR = 3_600_000;
+
+/**
+ * MongoDB is the truth; Redis only schedules. This puts back every job the journal implies and Redis lacks, asking
+ * the store only for what is due, through indexed fields and in pages, so its cost follows the work in flight and
+ * not the number of runs waiting for people:
+ * - runs `queued`/`running` (few: those in flight) without a pending pass: their unfinished agent steps get their
+ *   job back (missing, failed, or completed without the step's end), otherwise the run gets a pass;
+ * - step timers (sleeps, retries, wait timeouts) due by now;
+ * - checkpoints decided since the last round whose step has not ended (the resume was lost);
+ * - checkpoint reminders and timeouts due by now.
+ * Every job id is deterministic, so running this while the jobs still exist changes nothing. Housekeeping (claims,
+ * finished runs' lease records) runs at most hourly.
+ */
+export async function reconcile(deps: EngineDeps, state = newReconcilerState()): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    passes: 0,
+    agentJobs: 0,
+    timers: 0,
+    decisions: 0,
+    claimsSwept: 0,
+    runsCompacted: 0,
+  };
+  const now = deps.clock.now();
+  const settled = now.getTime() - deps.settings.reconcileGraceMs;
+  await restoreRunsInFlight(deps, settled, report);
+  await restoreStepTimers(deps, now, report);
+  await restoreDecisions(deps, state, now, report);
+  for (const checkpointId of await dueCheckpointIds(deps)) {
+    // A tag of its own: the timer's delayed job (same due time) may still sit in Redis, waiting for real time.
+    await deps.queues.enqueueNotify(checkpointId, 'timer', `sweep-${now.getTime()}`);
+    report.timers++;
+  }
+  if (Date.now() - state.lastHousekeeping >= HOUR) {
+    state.lastHousekeeping = Date.now();
+    report.claimsSwept = await deps.engineStore.sweepClaims(new Date(now.getTime() - deps.settings.claimRetentionMs));
+    report.runsCompacted = await deps.engineStore.compactFinishedRuns(
+      new Date(now.getTime() - deps.settings.journalRetentionMs),
+      1_000,
+    );
+  }
+  const restored = report.passes + report.agentJobs + report.timers + report.decisions;
+  if (restored > 0) deps.logger.info(report, 'reconciler restored jobs');
+  return report;
+}
+
+async function restoreRunsInFlight(deps: EngineDeps, settled: number, report: ReconcileReport) {
+  const { queues, engineStore } = deps;
+  let pending: Set<string> | undefined;
+  for (let after = ''; ; ) {
+    const runs = await engineStore.runsInStatus(['queued', 'running'], after, PAGE);
+    if (runs.length === 0) break;
+    after = runs[runs.length - 1]?._id ?? after;
+    // One read of the runs queue for the whole round instead of one per run.
+    pending ??= await runsWithPendingPass(deps);
+    const quiet = runs.filter((r) => !pending?.has(r._id));
+    if (quiet.length === 0) continue;
+    const journals = await engineStore.loadJournals(quiet.map((r) => r._id));
+    for (const journal of journals.values()) {
+      const last = journal.lastPass;
+      if (last && !last.released && last.until.getTime() > Date.now()) continue; // a pass is at work
+      let waitingOnAgents = false;
+      for (const step of journal.steps.values()) {
+        if (step.kind !== 'agent' || journal.ended.has(step.stepId)) continue;
+        const job = await queues.agents.getJob(jobId(step.runId, step.stepId));
+        const state = job ? await job.getState() : 'missing';
+        if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized') {
+          waitingOnAgents = true;
+          continue;
+        }
+        if (new Date(step.createdAt).getTime() > settled) {
+          waitingOnAgents = true;
+          continue;
+        }
+        // Missing (Redis lost it), failed, or completed without the step's end (its write failed): run it again;
+        // its end is a unique insert, so a second finish changes nothing.
+        await job?.remove().catch(() => {});
+        await queues.enqueueAgent(step.runId, step.stepId, {
+          attempts: deps.settings.agentAttempts,
+          dispatch: dispatchOfStep(step, journal.start?.workflow),
+        });
+        deps.logger.info({ runId: step.runId, stepId: step.stepId, job: state }, 'reconciler restored an agent step');
+        report.agentJobs++;
+        waitingOnAgents = true;
+      }
+      if (waitingOnAgents) continue;
+      await queues.enqueuePass(journal.runId, `reconcile-${last?.gen ?? 0}`);
       report.passes++;
     }
+    if (runs.length < PAGE) break;
   }
+}
 
-  const agentSteps = await store.steps
-    .find({ kind: 'agent', status: { $in: ['queued', 'running'] } })
-    .lean<StepDoc[]>();
-  for (const step of agentSteps) {
-    const job = await queues.agents.getJob(jobId(step.runId, step.stepId));
-    if (!job || (await job.isFailed())) {
-      if (job) await job.remove();
-      await queues.enqueueAgent(step.runId, step.stepId, { attempts: deps.settings.agentAttempts });
-      report.agentJobs++;
-    }
-  }
-
-  const timed = await store.steps.find({ status: 'waiting', wakeAt: { $ne: null } }).lean<StepDoc[]>();
-  for (const step of timed) {
+async function restoreStepTimers(deps: EngineDeps, now: Date, report: ReconcileReport) {
+  for (const step of await deps.engineStore.dueStepTimers(now, 1_000)) {
     if (!step.wakeAt) continue;
-    const tag = step.kind === 'sleep' ? `wake-${step.stepId}` : `retry-${step.stepId}-${step.attempts}`;
-    if (!(await queues.runs.getJob(jobId(step.runId, tag)))) {
-      await queues.enqueuePass(step.runId, tag, Math.max(0, step.wakeAt.getTime() - now.getTime()));
+    const tag = step.kind === 'step' ? `retry-${step.stepId}-${step.attempts}` : `wake-${step.stepId}`;
+    if (!(await deps.queues.runs.getJob(jobId(step.runId, tag)))) {
+      await deps.queues.enqueuePass(step.runId, tag);
       report.timers++;
     }
   }
+}
 
-  const waitingOnPeople = await store.steps.find({ kind: 'checkpoint', status: 'waiting' }).lean<StepDoc[]>();
-  if (waitingOnPeople.length > 0) {
-    const decided = await store.checkpoints
-      .find({
-        _id: { $in: waitingOnPeople.flatMap((s) => (s.checkpointId ? [s.checkpointId] : [])) },
-        status: { $in: ['approved', 'rejected'] },
-      })
-      .lean<CheckpointDoc[]>();
+async function restoreDecisions(deps: EngineDeps, state: ReconcilerState, now: Date, report: ReconcileReport) {
+  const full = state.decisionsCheckedUntil === null || Date.now() - state.lastFullCheck >= HOUR;
+  const since = full
+    ? new Date(now.getTime() - deps.settings.journalRetentionMs)
+    : (state.decisionsCheckedUntil ?? new Date(0));
+  // Decisions younger than the grace are still being resumed by the process that made them.
+  const before = new Date(now.getTime() - deps.settings.reconcileGraceMs);
+  for (let after = ''; ; ) {
+    const decided = await deps.engineStore.decidedCheckpoints(since, before, after, PAGE);
+    if (decided.length === 0) break;
+    after = decided[decided.length - 1]?._id ?? after;
+    const ended = await deps.engineStore.endedSteps(decided.map((c) => ({ runId: c.runId, stepId: c.stepId })));
     for (const cp of decided) {
-      await queues.enqueuePass(cp.runId, `cp-${cp._id}`);
+      if (ended.has(`${cp.runId}/${cp.stepId}`)) continue;
+      await deps.queues.enqueuePass(cp.runId, `cp-${cp._id}`);
       report.decisions++;
     }
+    if (decided.length < PAGE) break;
   }
-  for (const checkpointId of await dueCheckpointIds(deps)) {
-    // A tag of its own: the timer's delayed job (same due time) may still sit in Redis, waiting for real time.
-    await queues.enqueueNotify(checkpointId, 'timer', `sweep-${now.getTime()}`);
-    report.timers++;
-  }
-  if (report.passes + report.agentJobs + report.timers + report.decisions > 0) {
-    deps.logger.info(report, 'reconciler restored jobs');
-  }
-  return report;
+  state.decisionsCheckedUntil = before;
+  if (full) state.lastFullCheck = Date.now();
 }
 
 /** One read of the runs queue instead of one per run. */

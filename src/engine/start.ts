@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { InvalidInput, issuesOf, NotFound } from '../errors.js';
 import { type RunDoc, SCHEMA_VERSION, zeroUsage } from '../store/models.js';
-import { ignoreDuplicate } from './context.js';
 import type { EngineDeps } from './deps.js';
 import { newRunId } from './ids.js';
 import type { StartRunRequest } from './types.js';
@@ -22,18 +21,8 @@ export async function startRun(deps: EngineDeps, req: StartRunRequest): Promise<
     );
   const now = deps.clock.now();
   let runId = newRunId(now);
-  let created = true;
   if (req.idempotencyKey !== undefined) {
-    const key = `${req.workflow}:${req.idempotencyKey}`;
-    try {
-      await deps.store.idempotency.create({ _id: key, runId, createdAt: now });
-    } catch (err) {
-      ignoreDuplicate(err);
-      const existing = await deps.store.idempotency.findById(key).lean();
-      if (!existing) throw new Error(`idempotency key ${key} vanished`);
-      runId = existing.runId;
-      created = false;
-    }
+    runId = await deps.engineStore.claimIdempotencyKey(`${req.workflow}:${req.idempotencyKey}`, runId, now);
   }
   const run: RunDoc = {
     _id: runId,
@@ -42,19 +31,15 @@ export async function startRun(deps: EngineDeps, req: StartRunRequest): Promise<
     status: 'queued',
     input: parsed.data,
     usage: zeroUsage(),
-    passes: 0,
-    lease: null,
     source: { channel: req.source.channel, ...(req.source.key ? { key: req.source.key } : {}) },
     createdAt: now,
     updatedAt: now,
   };
-  try {
-    await deps.store.runs.create(run);
-  } catch (err) {
-    ignoreDuplicate(err);
-    return { runId, created: false };
-  }
+  // A key claimed by a delivery that died before creating its run gets the run now, from this delivery's input.
+  const created = await deps.engineStore.createRun(run);
+  // Also for a run that existed: its first pass may be what was lost. The job id makes this one pass.
   await deps.queues.enqueuePass(runId, 'start');
+  if (!created) return { runId, created: false };
   deps.metrics.runsStarted.inc({ workflow: req.workflow, channel: req.source.channel });
   deps.logger.info({ runId, workflow: req.workflow, channel: req.source.channel }, 'run started');
   return { runId, created };

@@ -1,24 +1,17 @@
 import { appendAudit } from '../store/audit.js';
-import { claim } from '../store/claims.js';
 import type { CheckpointDoc } from '../store/models.js';
 import { writeCheckpoint } from './checkpoint-write.js';
 import { decide } from './decide.js';
 import type { EngineDeps } from './deps.js';
+import { nextDueOf } from './timer-due.js';
 
 export type TimerEvent =
   | { kind: 'reminder'; n: number }
   | { kind: 'escalated' }
   | { kind: 'timed-out'; action: string };
 
-/** The next moment a checkpoint's reminders or timeout need attention, if any. */
 function nextDue(cp: CheckpointDoc): Date | null {
-  if (cp.status !== 'pending' || !cp.timers) return null;
-  const { nextReminderAt, remindersSent, remindMax, timeoutAt, timeoutFired } = cp.timers;
-  const due = [
-    nextReminderAt && remindersSent < (remindMax ?? 0) ? nextReminderAt : null,
-    timeoutAt && !timeoutFired ? timeoutAt : null,
-  ].filter((d): d is Date => d !== null);
-  return due.length > 0 ? new Date(Math.min(...due.map((d) => new Date(d).getTime()))) : null;
+  return cp.status === 'pending' ? nextDueOf(cp.timers) : null;
 }
 
 /** A delayed notify job at the next due time; the reconciler's sweep covers a lost one and a fake clock. */
@@ -35,7 +28,7 @@ export async function scheduleTimer(deps: EngineDeps, cp: CheckpointDoc): Promis
  */
 export async function runTimers(deps: EngineDeps, checkpointId: string): Promise<TimerEvent[]> {
   const events: TimerEvent[] = [];
-  const cp = await deps.store.checkpoints.findById(checkpointId).lean<CheckpointDoc>();
+  const cp = await deps.engineStore.getCheckpoint(checkpointId);
   if (cp?.status !== 'pending' || !cp.timers) return events;
   const now = deps.clock.now();
   const t = cp.timers;
@@ -43,7 +36,7 @@ export async function runTimers(deps: EngineDeps, checkpointId: string): Promise
   if (t.nextReminderAt && new Date(t.nextReminderAt) <= now && t.remindersSent < (t.remindMax ?? 0)) {
     const n = t.remindersSent + 1;
     const next = n < (t.remindMax ?? 0) && t.remindEveryMs ? new Date(now.getTime() + t.remindEveryMs) : null;
-    if (await claim(deps.store, `timer:${cp._id}:reminder-${n}`, undefined, now)) {
+    if (await deps.engineStore.claim(`timer:${cp._id}:reminder-${n}`, now)) {
       await writeCheckpoint(deps, cp._id, async (c) =>
         c.status === 'pending' ? { timers: { ...c.timers, remindersSent: n, nextReminderAt: next } } : null,
       );
@@ -61,8 +54,10 @@ export async function runTimers(deps: EngineDeps, checkpointId: string): Promise
         actor: 'timeout',
         channel: 'timeout',
         comment: 'nobody decided in time',
-      }).catch((err: Error) =>
-        deps.logger.info({ checkpointId: cp._id, err: err.message }, 'timeout found the checkpoint decided'),
+      }).then(
+        (decided) => deps.queues.enqueuePass(decided.runId, `cp-${decided._id}`),
+        (err: Error) =>
+          deps.logger.info({ checkpointId: cp._id, err: err.message }, 'timeout found the checkpoint decided'),
       );
       await writeCheckpoint(deps, cp._id, async (c) =>
         c.timers?.timeoutFired ? null : { timers: { ...c.timers, timeoutFired: true } },
@@ -70,7 +65,7 @@ export async function runTimers(deps: EngineDeps, checkpointId: string): Promise
       events.push({ kind: 'timed-out', action });
     } else {
       const to = t.escalateTo ?? {};
-      const first = await claim(deps.store, `timer:${cp._id}:timeout`, undefined, now);
+      const first = await deps.engineStore.claim(`timer:${cp._id}:timeout`, now);
       if (first) {
         const merge = (have: string[] | undefined, add: string[] | undefined) => [
           ...new Set([...(have ?? []), ...(add ?? [])]),
@@ -102,27 +97,14 @@ export async function runTimers(deps: EngineDeps, checkpointId: string): Promise
       }
     }
   }
-  const after = await deps.store.checkpoints.findById(cp._id).lean<CheckpointDoc>();
+  const after = await deps.engineStore.getCheckpoint(cp._id);
   if (after) await scheduleTimer(deps, after);
   return events;
 }
 
-/** For the reconciler: checkpoints with something due by the engine's clock. */
-export async function dueCheckpointIds(deps: EngineDeps): Promise<string[]> {
+/** For the reconciler: checkpoints with something due by the engine's clock, through the indexed `timers.dueAt`. */
+export async function dueCheckpointIds(deps: EngineDeps, limit = 500): Promise<string[]> {
   const now = deps.clock.now();
-  const due = await deps.store.checkpoints
-    .find({
-      status: 'pending',
-      $or: [
-        { 'timers.nextReminderAt': { $lte: now } },
-        { 'timers.timeoutAt': { $lte: now }, 'timers.timeoutFired': false },
-      ],
-    })
-    .lean<CheckpointDoc[]>();
-  return due
-    .filter((cp) => {
-      const d = nextDue(cp);
-      return d !== null && d <= now;
-    })
-    .map((cp) => cp._id);
+  const due = await deps.engineStore.dueCheckpoints(now, limit);
+  return due.filter((cp) => (nextDue(cp)?.getTime() ?? Infinity) <= now.getTime()).map((cp) => cp._id);
 }

@@ -1,5 +1,6 @@
 import type { AuditDoc, CheckpointDoc, RunDoc, RunStatus, StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
+import { jobId } from './ids.js';
 import type { RunView } from './types.js';
 
 function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit: AuditDoc[]): RunView {
@@ -56,41 +57,50 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit
 }
 
 export async function getRunView(deps: EngineDeps, runId: string): Promise<RunView | null> {
-  const run = await deps.store.runs.findById(runId).lean<RunDoc>();
+  const run = await deps.engineStore.getRun(runId);
   if (!run) return null;
-  const [steps, checkpoints, audit] = await Promise.all([
-    deps.store.steps.find({ runId }).lean<StepDoc[]>(),
-    deps.store.checkpoints.find({ runId }).lean<CheckpointDoc[]>(),
-    deps.store.audit.find({ runId }).sort({ at: 1 }).lean<AuditDoc[]>(),
+  const [journals, checkpoints, audit] = await Promise.all([
+    deps.engineStore.loadJournals([runId]),
+    deps.engineStore.checkpointsOf([runId]),
+    deps.engineStore.auditOf([runId]),
   ]);
-  return view(run, steps, checkpoints, audit);
+  return view(run, await withAgentsAtWork(deps, [...(journals.get(runId)?.steps.values() ?? [])]), checkpoints, audit);
+}
+
+/**
+ * An agent step's journal says `queued` until it ends (the worker writes nothing before then, to save a request);
+ * whether it is at work right now is BullMQ's to say, so a single run's view asks.
+ */
+async function withAgentsAtWork(deps: EngineDeps, steps: StepDoc[]): Promise<StepDoc[]> {
+  return Promise.all(
+    steps.map(async (s) => {
+      if (s.kind !== 'agent' || s.status !== 'queued') return s;
+      const job = await deps.queues.agents.getJob(jobId(s.runId, s.stepId));
+      if (!job || (await job.getState()) !== 'active') return s;
+      return { ...s, status: 'running' as const, attempts: Math.max(s.attempts, job.attemptsMade + 1) };
+    }),
+  );
 }
 
 export async function listRunViews(
   deps: EngineDeps,
   filter: { status?: RunStatus; workflow?: string; limit?: number },
 ): Promise<RunView[]> {
-  const query: Record<string, string> = {};
-  if (filter.status) query.status = filter.status;
-  if (filter.workflow) query.workflow = filter.workflow;
-  const runs = await deps.store.runs
-    .find(query)
-    .sort({ createdAt: -1 })
-    .limit(Math.min(filter.limit ?? 50, 200))
-    .lean<RunDoc[]>();
+  const runs = await deps.engineStore.findRuns({
+    ...(filter.status ? { status: filter.status } : {}),
+    ...(filter.workflow ? { workflow: filter.workflow } : {}),
+    limit: Math.min(filter.limit ?? 50, 200),
+  });
   const ids = runs.map((r) => r._id);
-  const [steps, checkpoints, audit] = await Promise.all([
-    deps.store.steps.find({ runId: { $in: ids } }).lean<StepDoc[]>(),
-    deps.store.checkpoints.find({ runId: { $in: ids } }).lean<CheckpointDoc[]>(),
-    deps.store.audit
-      .find({ runId: { $in: ids } })
-      .sort({ at: 1 })
-      .lean<AuditDoc[]>(),
+  const [journals, checkpoints, audit] = await Promise.all([
+    deps.engineStore.loadJournals(ids),
+    deps.engineStore.checkpointsOf(ids),
+    deps.engineStore.auditOf(ids),
   ]);
   return runs.map((r) =>
     view(
       r,
-      steps.filter((s) => s.runId === r._id),
+      [...(journals.get(r._id)?.steps.values() ?? [])],
       checkpoints.filter((c) => c.runId === r._id),
       audit.filter((a) => a.runId === r._id),
     ),

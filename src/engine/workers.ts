@@ -5,7 +5,7 @@ import { agentBackoff, handleAgentJob } from './agent-job.js';
 import type { EngineDeps } from './deps.js';
 import { runPass } from './pass.js';
 import { type AgentJob, type NotifyJob, QUEUE_NAMES, type RunJob } from './queues.js';
-import { reconcile } from './reconciler.js';
+import { newReconcilerState, reconcile } from './reconciler.js';
 import { runTimers } from './timers.js';
 
 /** An outbound channel that shows checkpoints to people (email, Slack) and brings its messages in line after a decision. */
@@ -66,7 +66,7 @@ async function notifyChannels(
 async function notifyOne(deps: EngineDeps, channels: readonly CheckpointChannel[], job: NotifyJob): Promise<void> {
   // A channel switched off since the job was queued has nobody left to tell.
   const channel = channels.find((c) => c.name === job.channel);
-  const cp = channel ? await deps.store.checkpoints.findById(job.checkpointId).lean<CheckpointDoc>() : null;
+  const cp = channel ? await deps.engineStore.getCheckpoint(job.checkpointId) : null;
   if (!channel || !cp) return;
   if (job.event === 'created' && cp.status === 'pending') await channel.onCreated(cp);
   if (job.event === 'decided') await channel.onDecided(cp);
@@ -76,6 +76,8 @@ async function notifyOne(deps: EngineDeps, channels: readonly CheckpointChannel[
 }
 
 export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningWorkers {
+  // This process runs passes now: a decision made here may as well go on into its run's next pass (resume.ts).
+  deps.settings.resumeInProcess = true;
   const connection = deps.queues.connection.duplicate() as ConnectionOptions;
   const common = {
     connection,
@@ -88,7 +90,13 @@ export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningW
   const aborts = new AbortController();
   // Every in-flight model request listens on this one signal; the default cap of 10 would warn under load.
   setMaxListeners(0, aborts.signal);
-  const runs = new Worker<RunJob>(QUEUE_NAMES.runs, (job: Job<RunJob>) => runPass(deps, job.data.runId), common);
+  const runs = new Worker<RunJob>(
+    QUEUE_NAMES.runs,
+    async (job: Job<RunJob>) => {
+      await runPass(deps, job.data.runId, { reason: job.data.reason });
+    },
+    common,
+  );
   const agents = new Worker<AgentJob>(
     QUEUE_NAMES.agents,
     (job: Job<AgentJob>) => handleAgentJob(deps, job, aborts.signal),
@@ -106,15 +114,27 @@ export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningW
     w.on('failed', (job, err) => deps.logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
     w.on('error', (err) => deps.logger.error({ queue: w.name, err: err.message }, 'worker error'));
   }
-  const reconcileNow = async () => {
-    try {
-      await reconcile(deps);
-    } catch (err) {
-      deps.logger.error({ err: (err as Error).message }, 'reconcile failed');
-    }
+  const reconcilerState = newReconcilerState();
+  // One round at a time: a caller asking for a round while one runs gets a round that starts after it.
+  let round: Promise<void> = Promise.resolve();
+  let queued = 0;
+  const reconcileNow = () => {
+    queued++;
+    round = round.then(async () => {
+      queued--;
+      try {
+        await reconcile(deps, reconcilerState);
+      } catch (err) {
+        deps.logger.error({ err: (err as Error).message }, 'reconcile failed');
+      }
+    });
+    return round;
   };
   void reconcileNow();
-  const timer = setInterval(() => void reconcileNow(), deps.settings.reconcileIntervalMs);
+  // A tick that finds a round still waiting to start adds none: rounds never pile up behind a slow store.
+  const timer = setInterval(() => {
+    if (queued === 0) void reconcileNow();
+  }, deps.settings.reconcileIntervalMs);
   return {
     reconcileNow,
     async close() {

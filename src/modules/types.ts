@@ -10,6 +10,7 @@ import type { Failpoints } from '../engine/failpoints.js';
 import type { Engine } from '../engine/types.js';
 import type { Workflow } from '../engine/workflow.js';
 import type { Responder } from '../offline-model/responder.js';
+import type { IndexSpec } from '../store/indexes.js';
 import type { Store } from '../store/models.js';
 import type { SlackCommandIntake, SlackShortcutIntake } from './intake.js';
 
@@ -28,6 +29,11 @@ export interface UseCaseModule {
   readonly description: string;
   /** Builds the module's parts from what the platform hands it. Called once per app. */
   create(ctx: ModuleContext): ModuleParts | Promise<ModuleParts>;
+  /**
+   * Indexes of the module's own collections, built at startup beside the platform's (src/store/indexes.ts): every
+   * query the module sends must be served by one, which test/store-indexes.test.ts checks.
+   */
+  readonly indexes?: readonly IndexSpec[];
 }
 
 /** What the platform hands a module: connections and clients, never a global. */

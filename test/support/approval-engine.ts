@@ -88,7 +88,9 @@ export async function startApprovalEngine(
     startWorkers() {
       workers = startWorkers(deps, { concurrency: 4, lockDurationMs: 5_000, channels: [recorder] });
     },
+    // The process that runs passes is gone, so a decision made meanwhile cannot resume the run in it either.
     async stopWorkers() {
+      deps.settings.resumeInProcess = false;
       await workers?.close();
       workers = undefined;
     },

@@ -11,6 +11,7 @@ import { noFailpoints } from '../../src/engine/failpoints.js';
 import { createQueues, redisConnection } from '../../src/engine/queues.js';
 import { type Workflow, workflowRegistry } from '../../src/engine/workflow.js';
 import { createMetrics } from '../../src/metrics.js';
+import { createEngineStore } from '../../src/store/engine-store.js';
 import { openStore } from '../../src/store/models.js';
 import { redisUrl, testMongoUri, uniquePrefix } from './env.js';
 
@@ -38,6 +39,8 @@ export async function testEngineDeps(options: {
   let offsetMs = 0;
   const deps: EngineDeps = {
     store,
+    engineStore: createEngineStore(store),
+    inflight: new Set(),
     queues: createQueues(redisConnection(redisUrl()), uniquePrefix(options.label)),
     workflows: workflowRegistry(...options.workflows),
     agents: options.agents ?? agentRegistry(),

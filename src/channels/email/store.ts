@@ -1,5 +1,6 @@
 import type { Connection } from 'mongoose';
 import { Schema } from 'mongoose';
+import { ensureIndexes, INDEXES } from '../../store/indexes.js';
 
 /**
  * What email adds to the store: the IMAP cursor, one document per inbound message (its claim), threads (one per
@@ -216,8 +217,8 @@ function define(conn: Connection) {
         text: String,
         attachments: mixed,
         authentication: mixed,
-        threadKey: { type: String, index: true },
-        runId: { type: String, index: true },
+        threadKey: String,
+        runId: String,
         kind: String,
         seq: Number,
         receivedAt: Date,
@@ -234,8 +235,8 @@ function define(conn: Connection) {
         _id: String,
         v: Number,
         subject: String,
-        customer: { type: String, index: true },
-        messageIds: { type: [String], index: true },
+        customer: String,
+        messageIds: [String],
         stage: String,
         intakeRunId: String,
         caseRunId: String,
@@ -259,12 +260,12 @@ function define(conn: Connection) {
     new Schema<SentDoc>(
       { _id: String, to: String, kind: String, automatic: Boolean, threadKey: String, runId: String, sentAt: Date },
       { ...opts, collection: 'email_sent' },
-    ).index({ threadKey: 1, sentAt: 1 }), // the per-thread cap and a thread's Message-IDs
+    ),
   );
   const threadIds = conn.model<ThreadIdDoc>(
     'EmailThreadId',
     new Schema<ThreadIdDoc>(
-      { _id: String, threadKey: { type: String, index: true }, seq: Number, messageKey: String, at: Date },
+      { _id: String, threadKey: String, seq: Number, messageKey: String, at: Date },
       { ...opts, collection: 'email_thread_ids' },
     ),
   );
@@ -277,11 +278,11 @@ function define(conn: Connection) {
     new Schema<SuppressedDoc>(
       {
         _id: String,
-        address: { type: String, index: true },
+        address: String,
         reason: String,
         kind: String,
         threadKey: String,
-        runId: { type: String, index: true },
+        runId: String,
         messageKey: String,
         detail: String,
         at: Date,
@@ -301,10 +302,12 @@ function define(conn: Connection) {
 
 export type EmailStore = ReturnType<typeof define>;
 
+/** Builds the email collections' indexes, which src/store/indexes.ts lists with every other. */
 export async function ensureEmailIndexes(s: EmailStore): Promise<void> {
-  await s.messages.createIndexes();
-  await s.threads.createIndexes();
-  await s.suppressed.createIndexes();
-  await s.sent.createIndexes();
-  await s.threadIds.createIndexes();
+  const db = s.messages.db.db;
+  if (!db) throw new Error('the store is not connected');
+  await ensureIndexes(
+    db,
+    INDEXES.filter((i) => i.collection.startsWith('email_')),
+  );
 }

@@ -53,7 +53,7 @@ export function slackCollections(conn: Connection) {
       new Schema<SlackMessageDoc>(
         {
           _id: String,
-          checkpointId: { type: String, index: true },
+          checkpointId: String,
           channel: String,
           ts: String,
           kind: String,
@@ -92,7 +92,7 @@ export function slackCollections(conn: Connection) {
       'SlackError',
       new Schema<SlackErrorDoc>(
         {
-          checkpointId: { type: String, index: true },
+          checkpointId: String,
           runId: String,
           method: String,
           channel: String,

@@ -27,7 +27,10 @@ export interface SlackHandlerDeps {
   /** Which `/countersign` words, message shortcuts and thread mentions start which workflow (from the modules). */
   intake: SlackIntakeRoutes;
   logger: Logger;
-  enqueue(job: SlackJob): Promise<void>;
+  /** `delayMs` and `jobId`: a job kept as a safety net for work done at once (see handlers/slack/actions.ts). */
+  enqueue(job: SlackJob, options?: { delayMs?: number; jobId?: string }): Promise<void>;
+  /** Withdraws a safety-net job once the work it covered is done. */
+  withdraw(jobId: string): Promise<boolean>;
   /** Appends a line to a checkpoint's audit (a refused click, say) without touching the checkpoint itself. */
   audit(
     cp: { _id: string; runId: string },

@@ -86,6 +86,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps) {
     intake: deps.intake,
     logger,
     enqueue: queue.enqueue,
+    withdraw: queue.withdraw,
     audit: (cp, entry) => appendAudit(deps.store, cp, entry),
     runUrl,
     now,

@@ -62,7 +62,7 @@ export function slackIntakeModels(conn: Connection) {
     conn.model<SlackIntakeMessageDoc>(
       'SlackIntakeMessage',
       new Schema<SlackIntakeMessageDoc>(
-        { _id: String, threadKey: { type: String, index: true }, ts: String, user: String, text: String, at: Date },
+        { _id: String, threadKey: String, ts: String, user: String, text: String, at: Date },
         { ...opts, collection: 'slack_intake_messages' },
       ),
     );

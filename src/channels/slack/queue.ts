@@ -10,13 +10,24 @@ export function createSlackQueue(connection: Redis, prefix: string) {
   const queue = new Queue<SlackJob>(SLACK_QUEUE, { connection: connection as ConnectionOptions, prefix });
   return {
     queue,
-    async enqueue(job: SlackJob) {
+    async enqueue(job: SlackJob, options: { delayMs?: number; jobId?: string } = {}) {
       await queue.add(job.kind, job, {
         attempts: 5,
         backoff: { type: 'exponential', delay: 1_000 },
         removeOnComplete: true,
         removeOnFail: { age: 7 * 24 * 3600 },
+        ...(options.delayMs ? { delay: options.delayMs } : {}),
+        ...(options.jobId ? { jobId: options.jobId } : {}),
       });
+    },
+    /** Withdraws a job not yet started (a safety net no longer needed); false when it is gone or running. */
+    async withdraw(jobId: string): Promise<boolean> {
+      const job = await queue.getJob(jobId);
+      if (!job) return false;
+      return job.remove().then(
+        () => true,
+        () => false,
+      );
     },
     close: () => queue.close(),
   };

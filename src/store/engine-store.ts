@@ -1,0 +1,427 @@
+import type { mongo } from 'mongoose';
+import { isDuplicateKey } from '../duplicate-key.js';
+import type {
+  CallLogs,
+  EngineStore,
+  Journal,
+  JournalRecord,
+  PassRecord,
+  RunStart,
+  StepEnd,
+} from '../engine/store-port.js';
+import type {
+  AuditDoc,
+  CheckpointDoc,
+  EventDoc,
+  ModelCallDoc,
+  RunDoc,
+  RunStatus,
+  StepDoc,
+  Store,
+  ToolCallDoc,
+} from './models.js';
+
+/** A document of the `steps` collection: a step as dispatched, or one of the journal's records (see store-port.ts). */
+interface JournalDoc {
+  _id: string;
+  runId: string;
+  kind: string;
+  stepId?: string;
+  [field: string]: unknown;
+}
+
+const RECORD_KINDS = ['start', 'end', 'attempt', 'pass', 'pass-end', 'claim'];
+const TERMINAL: RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+const startId = (runId: string) => `${runId}/#start`;
+const endId = (runId: string, stepId: string) => `${runId}/${stepId}#end`;
+const passId = (runId: string, gen: number) => `${runId}/#pass-${gen}`;
+const claimId = (runId: string, key: string) => `${runId}/#claim-${key}`;
+
+function recordDoc(record: JournalRecord): JournalDoc {
+  switch (record.kind) {
+    case 'start':
+      return { _id: startId(record.runId), runId: record.runId, kind: 'start', ...record.start };
+    case 'step':
+      return record.doc as unknown as JournalDoc;
+    case 'end':
+      return {
+        _id: endId(record.runId, record.stepId),
+        runId: record.runId,
+        kind: 'end',
+        stepId: record.stepId,
+        ...record.end,
+      };
+    case 'attempt':
+      return {
+        _id: `${record.runId}/${record.stepId}#try-${record.attempt}`,
+        runId: record.runId,
+        kind: 'attempt',
+        stepId: record.stepId,
+        attempt: record.attempt,
+        error: record.error,
+      };
+    case 'lease':
+      return {
+        _id: passId(record.runId, record.gen),
+        runId: record.runId,
+        kind: 'pass',
+        gen: record.gen,
+        owner: record.owner,
+        until: record.until,
+      };
+    case 'claim':
+      return {
+        _id: claimId(record.runId, record.key),
+        runId: record.runId,
+        kind: 'claim',
+        at: record.at,
+        intent: record.intent,
+      };
+    case 'release':
+      return {
+        _id: `${passId(record.runId, record.gen)}#end`,
+        runId: record.runId,
+        kind: 'pass-end',
+        gen: record.gen,
+        status: record.status,
+        at: record.at,
+        seenEnds: record.seenEnds,
+      };
+  }
+}
+
+/** The end as folded over its step: its call logs are kept apart (Journal.calls), not on the step. */
+function endOf(doc: JournalDoc): StepEnd {
+  const { status, result, error, usage, attempts, startedAt, finishedAt } = doc as unknown as StepEnd;
+  return {
+    status,
+    finishedAt,
+    ...(result !== undefined ? { result } : {}),
+    ...(error ? { error } : {}),
+    ...(usage ? { usage } : {}),
+    ...(attempts !== undefined ? { attempts } : {}),
+    ...(startedAt ? { startedAt } : {}),
+  };
+}
+
+/** Folds a run's documents into its journal: ends over steps, the newest lease, the start. */
+function fold(runId: string, docs: JournalDoc[]): Journal {
+  const steps = new Map<string, StepDoc>();
+  const ends = new Map<string, StepEnd>();
+  const errors = new Map<string, { attempt: number; error: unknown }>();
+  const passes = new Map<number, PassRecord>();
+  const released = new Map<number, { status?: RunStatus; seenEnds?: string[] }>();
+  const calls = new Map<string, CallLogs>();
+  const leaseSteps = new Map<number, string>();
+  let start: RunStart | null = null;
+  for (const doc of docs) {
+    switch (doc.kind) {
+      case 'start':
+        start = { workflow: String(doc.workflow), input: doc.input, createdAt: doc.createdAt as Date };
+        break;
+      case 'end':
+        ends.set(String(doc.stepId), endOf(doc));
+        if (doc.calls) calls.set(String(doc.stepId), doc.calls as CallLogs);
+        break;
+      case 'attempt': {
+        const seen = errors.get(String(doc.stepId));
+        if (!seen || seen.attempt < Number(doc.attempt))
+          errors.set(String(doc.stepId), { attempt: Number(doc.attempt), error: doc.error });
+        break;
+      }
+      case 'pass':
+        passes.set(Number(doc.gen), {
+          gen: Number(doc.gen),
+          owner: String(doc.owner),
+          until: doc.until as Date,
+          released: false,
+        });
+        if (typeof doc.step === 'string') leaseSteps.set(Number(doc.gen), doc.step);
+        break;
+      case 'claim':
+        break;
+      case 'pass-end':
+        released.set(Number(doc.gen), {
+          ...(doc.status ? { status: doc.status as RunStatus } : {}),
+          ...(Array.isArray(doc.seenEnds) ? { seenEnds: doc.seenEnds as string[] } : {}),
+        });
+        break;
+      default:
+        steps.set(String(doc.stepId), doc as unknown as StepDoc);
+    }
+  }
+  for (const [stepId, tried] of errors) {
+    const step = steps.get(stepId);
+    if (step && !ends.has(stepId))
+      steps.set(stepId, { ...step, error: tried.error as StepDoc['error'], attempts: tried.attempt });
+  }
+  for (const [stepId, end] of ends) {
+    const step = steps.get(stepId);
+    if (step) steps.set(stepId, { ...step, ...end, updatedAt: end.finishedAt });
+  }
+  let lastPass: PassRecord | null = null;
+  for (const gen of [...passes.keys(), ...released.keys()]) {
+    if (lastPass && lastPass.gen >= gen) continue;
+    const pass = passes.get(gen) ?? { gen, owner: '', until: new Date(0), released: true };
+    const release = released.get(gen);
+    lastPass = release ? { ...pass, released: true, ...release } : pass;
+  }
+  // A generation that never released and is not the one in force died: its step was tried once more than recorded.
+  const crashes = new Map<string, number>();
+  for (const [gen, step] of leaseSteps) {
+    if (released.has(gen)) continue;
+    if (gen === lastPass?.gen && lastPass.until.getTime() > Date.now()) continue;
+    crashes.set(step, (crashes.get(step) ?? 0) + 1);
+  }
+  return { runId, start, steps, ended: new Set(ends.keys()), calls, crashes, lastPass };
+}
+
+/** Inserts documents unordered; true per document inserted, false where a unique `_id` refused it. */
+async function insertAll<T extends { _id: unknown }>(
+  collection: mongo.Collection<T>,
+  docs: T[],
+  ordered = false,
+): Promise<boolean[]> {
+  if (docs.length === 0) return [];
+  const inserted = docs.map(() => true);
+  try {
+    await collection.insertMany(docs as mongo.OptionalUnlessRequiredId<T>[], { ordered });
+  } catch (err) {
+    const writeErrors = (err as { writeErrors?: { index: number; code?: number; err?: { code?: number } }[] })
+      .writeErrors;
+    const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+    if (list.length === 0 && !isDuplicateKey(err)) throw err;
+    if (list.length === 0) return docs.map(() => false);
+    for (const e of list) {
+      if ((e.code ?? e.err?.code) !== 11000) throw err;
+      inserted[e.index] = false;
+    }
+    // An ordered insert stops at the first refusal: nothing after it was written.
+    if (ordered) {
+      const first = Math.min(...list.map((e) => e.index));
+      for (let i = first; i < inserted.length; i++) inserted[i] = false;
+    }
+  }
+  return inserted;
+}
+
+/** The engine's store on mongoose: MongoDB in production, FerretDB in tests and demos. */
+export function createEngineStore(store: Store): EngineStore {
+  const db = store.connection.db;
+  if (!db) throw new Error('the store is not connected');
+  const journal = db.collection<JournalDoc>('steps');
+  const notRecord = { kind: { $nin: RECORD_KINDS } };
+
+  async function insertOne<T extends { _id: string }>(collection: mongo.Collection<T>, doc: T): Promise<boolean> {
+    try {
+      await collection.insertOne(doc as mongo.OptionalUnlessRequiredId<T>);
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  return {
+    async createRun(run) {
+      const created = await insertOne(db.collection<RunDoc>('runs'), run);
+      // The start record says what the run document says: a delivery that lost the race must not write its own input.
+      const stored = created ? run : ((await store.runs.findById(run._id).lean<RunDoc>().exec()) ?? run);
+      const start: JournalRecord = {
+        kind: 'start',
+        runId: run._id,
+        start: { workflow: stored.workflow, input: stored.input, createdAt: stored.createdAt },
+      };
+      await insertAll(journal, [recordDoc(start)]);
+      return created;
+    },
+    getRun: (runId) => store.runs.findById(runId).lean<RunDoc>().exec(),
+    async setRun(runId, fields) {
+      await store.runs.updateOne({ _id: runId }, { $set: fields });
+    },
+    findRuns(query) {
+      const filter: Record<string, string> = {};
+      if (query.status) filter.status = query.status;
+      if (query.workflow) filter.workflow = query.workflow;
+      return store.runs.find(filter).sort({ createdAt: -1 }).limit(query.limit).lean<RunDoc[]>().exec();
+    },
+    runsInStatus(statuses, afterId, limit) {
+      return store.runs
+        .find({ status: { $in: statuses }, _id: { $gt: afterId } })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<RunDoc[]>()
+        .exec();
+    },
+    async claimIdempotencyKey(key, runId, at) {
+      if (
+        await insertOne(db.collection<{ _id: string; runId: string; createdAt: Date }>('idempotency'), {
+          _id: key,
+          runId,
+          createdAt: at,
+        })
+      )
+        return runId;
+      const existing = await store.idempotency.findById(key).lean();
+      if (!existing) throw new Error(`idempotency key ${key} vanished`);
+      return existing.runId;
+    },
+
+    async loadJournal(runId) {
+      return fold(runId, await journal.find({ runId }).toArray());
+    },
+    async loadJournals(runIds) {
+      const docs = await journal.find({ runId: { $in: runIds } }).toArray();
+      const byRun = new Map<string, JournalDoc[]>(runIds.map((id) => [id, []]));
+      for (const d of docs) byRun.get(d.runId)?.push(d);
+      return new Map([...byRun].map(([id, list]) => [id, fold(id, list)]));
+    },
+    takeLease(runId, gen, owner, until, step) {
+      return insertOne(journal, {
+        _id: passId(runId, gen),
+        runId,
+        kind: 'pass',
+        gen,
+        owner,
+        until,
+        at: new Date(),
+        ...(step ? { step } : {}),
+      });
+    },
+    async renewLease(runId, gen, until) {
+      await journal.updateOne({ _id: passId(runId, gen) }, { $set: { until } });
+    },
+    append: (records, options) => insertAll(journal, records.map(recordDoc), options?.ordered ?? false),
+    async updateStep(runId, stepId, fields) {
+      await journal.updateOne({ _id: `${runId}/${stepId}` }, { $set: { ...fields, updatedAt: new Date() } });
+    },
+    async stepEnd(runId, stepId) {
+      const doc = await journal.findOne({ _id: endId(runId, stepId) });
+      return doc ? endOf(doc) : null;
+    },
+    async endedSteps(steps) {
+      if (steps.length === 0) return new Set();
+      const docs = await journal
+        .find({ _id: { $in: steps.map((s) => endId(s.runId, s.stepId)) } }, { projection: { runId: 1, stepId: 1 } })
+        .toArray();
+      return new Set(docs.map((d) => `${d.runId}/${d.stepId}`));
+    },
+    async eventWaits(name, key) {
+      const docs = await journal.find({ 'event.name': name, 'event.key': key, kind: 'event' }).toArray();
+      return docs as unknown as StepDoc[];
+    },
+    async dueStepTimers(until, limit) {
+      const docs = await journal
+        .find({ wakeAt: { $lte: until }, ...notRecord })
+        .sort({ wakeAt: 1 })
+        .limit(limit)
+        .toArray();
+      return docs as unknown as StepDoc[];
+    },
+
+    getCheckpoint: (id) => store.checkpoints.findById(id).lean<CheckpointDoc>().exec(),
+    checkpointsOf: (runIds) =>
+      store.checkpoints
+        .find({ runId: { $in: runIds } })
+        .lean<CheckpointDoc[]>()
+        .exec(),
+    getCheckpoints: (ids) =>
+      store.checkpoints
+        .find({ _id: { $in: ids } })
+        .lean<CheckpointDoc[]>()
+        .exec(),
+    insertCheckpoint: (doc) => insertOne(db.collection<CheckpointDoc>('checkpoints'), doc),
+    async setCheckpoint(id, set) {
+      await store.checkpoints.updateOne({ _id: id }, { $set: set });
+    },
+    listCheckpoints(filter) {
+      const query: Record<string, unknown> = {};
+      if (filter.status) query.status = filter.status;
+      if (filter.decidedSince) {
+        // Only decided checkpoints have a decision: saying so lets the {status, decision.decidedAt} index serve it.
+        query['decision.decidedAt'] = { $gte: filter.decidedSince };
+        query.status ??= { $in: ['approved', 'rejected'] };
+      }
+      return store.checkpoints.find(query).sort({ createdAt: -1 }).limit(filter.limit).lean<CheckpointDoc[]>().exec();
+    },
+    dueCheckpoints(now, limit) {
+      return store.checkpoints
+        .find({ 'timers.dueAt': { $lte: now }, status: 'pending' })
+        .sort({ 'timers.dueAt': 1 })
+        .limit(limit)
+        .lean<CheckpointDoc[]>()
+        .exec();
+    },
+    decidedCheckpoints(since, before, afterId, limit) {
+      return store.checkpoints
+        .find({
+          status: { $in: ['approved', 'rejected'] },
+          'decision.decidedAt': { $gte: since, $lt: before },
+          _id: { $gt: afterId },
+        })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<CheckpointDoc[]>()
+        .exec();
+    },
+
+    claim: (key, at, intent) =>
+      insertOne(db.collection<{ _id: string; at: Date; intent?: unknown }>('claims'), {
+        _id: key,
+        at,
+        ...(intent === undefined ? {} : { intent }),
+      }),
+    async journalClaim(runId, key) {
+      const doc = await journal.findOne({ _id: claimId(runId, key) });
+      return doc ? { at: doc.at as Date, ...(doc.intent === undefined ? {} : { intent: doc.intent }) } : null;
+    },
+
+    async insertEvent(doc) {
+      await store.events.create(doc);
+    },
+    firstEvent(name, key, since, taken) {
+      return store.events
+        .findOne({ name, key, createdAt: { $gte: since }, _id: { $nin: taken } })
+        .sort({ createdAt: 1 })
+        .lean<EventDoc>()
+        .exec();
+    },
+
+    auditOf: (runIds) =>
+      store.audit
+        .find({ runId: { $in: runIds } })
+        .sort({ at: 1 })
+        .lean<AuditDoc[]>()
+        .exec(),
+
+    async insertCallLogs({ modelCalls, toolCalls }) {
+      await Promise.all([
+        insertAll(
+          db.collection<ModelCallDoc & { _id: unknown }>('model_calls'),
+          modelCalls as (ModelCallDoc & { _id: unknown })[],
+        ),
+        insertAll(
+          db.collection<ToolCallDoc & { _id: unknown }>('tool_calls'),
+          toolCalls as (ToolCallDoc & { _id: unknown })[],
+        ),
+      ]);
+    },
+
+    async sweepClaims(before) {
+      const res = await store.claims.deleteMany({ at: { $lt: before } });
+      return res.deletedCount;
+    },
+    async compactFinishedRuns(before, limit) {
+      const runs = await store.runs
+        .find({ status: { $in: TERMINAL }, updatedAt: { $lt: before }, compactedAt: null }, { _id: 1 })
+        .limit(limit)
+        .lean<Pick<RunDoc, '_id'>[]>();
+      if (runs.length === 0) return 0;
+      const ids = runs.map((r) => r._id);
+      await journal.deleteMany({ runId: { $in: ids }, kind: { $in: ['pass', 'pass-end', 'attempt', 'claim'] } });
+      await store.runs.updateMany({ _id: { $in: ids } }, { $set: { compactedAt: new Date() } });
+      return ids.length;
+    },
+  };
+}
