@@ -62,9 +62,10 @@ const DEFAULTS: BenchParams = {
 };
 
 /**
- * Waiting runs in a quick run. Measured on the 2-core bench machine with FerretDB/SQLite: 10,000 (190,000 `steps`
- * documents) took over ten minutes from the copies to the store costs, every query scanning the collection, so quick
- * holds 2,000 and says so in its report; `--quick --clone-to 10000` runs the larger one.
+ * Waiting runs in a quick run. Measured on the 2-core bench machine with FerretDB/SQLite (2026-12-01): with 10,000
+ * (170,000 `steps` documents) the part from the copies to the store costs took about seven minutes, every query
+ * scanning the collection (a reconcile pass alone 40-60 s), so quick holds 2,000 (about two and a half minutes) and
+ * says so in its report; `--quick --clone-to 10000` runs the larger one.
  */
 export const QUICK_WAITING = 2_000;
 
@@ -107,7 +108,7 @@ const NUMERIC: Record<string, keyof BenchParams> = {
 export const USAGE = `npm run bench -- [--quick | --full] [--runs N] [--waiting N] [--decisions N] [--decisions-at-once N]
   [--fanout-runs N] [--fanout-latency MS] [--flows N] [--in-flight N] [--worker-concurrency N] [--max-eta S]
   [--clone-to N] [--slack-clicks N] [--email-backlog N] [--email-samples N] [--store-samples N] [--out FILE]
---quick: small counts and 2,000 waiting runs (10,000 takes over ten minutes on FerretDB/SQLite here), report in the
+--quick: small counts and 2,000 waiting runs (10,000 adds minutes on FerretDB/SQLite), report in the
   temp folder unless --out; default: 10,000 waiting runs; --full: 100,000.
 WORKER_CONCURRENCY, RUN_LEASE_MS and RECONCILE_INTERVAL_MS are the production defaults unless --worker-concurrency is given.`;
 

@@ -8,6 +8,7 @@ import { signWebhook } from '../src/http/signature.js';
 import { ephemeralPort } from '../src/services/net.js';
 import { openStore, type Store } from '../src/store/models.js';
 import { logStoreRequests, type StoreRequestLog } from '../src/store/request-log.js';
+import { mark, type RequestSpan, span } from './requests.js';
 import type { BenchNames } from './services.js';
 import { meterStoreTime, type StoreTimeMeter } from './store-time.js';
 
@@ -134,11 +135,11 @@ export async function startBenchApp(c: BenchConfig): Promise<BenchApp> {
  * Work the app still has to do now: in-process resumes, active, waiting and prioritised jobs, and delayed ones due
  * within a few seconds (a busy-pass bounce). Timer jobs hours away (reminders) do not count: a waiting run has one.
  */
-async function pendingJobs(b: BenchApp): Promise<number> {
+async function pendingJobs(b: BenchApp, withNotify = true): Promise<number> {
   const q = b.app.deps.queues;
   // Work the app does in the process that took a request (a decision resuming its run at once), outside any queue.
   let n = b.app.deps.inflight.size;
-  for (const queue of [q.runs, q.agents, q.notify]) {
+  for (const queue of withNotify ? [q.runs, q.agents, q.notify] : [q.runs, q.agents]) {
     const c = await queue.getJobCounts('active', 'wait', 'prioritized', 'waiting-children');
     n += Object.values(c).reduce((a, k) => a + k, 0);
     const [next] = await queue.getJobs(['delayed'], 0, 0, true);
@@ -148,17 +149,39 @@ async function pendingJobs(b: BenchApp): Promise<number> {
 }
 
 /** Waits until the app has nothing left to do (pendingJobs is 0), so a counting window starts from idle. */
-export async function drained(b: BenchApp, timeoutMs = 180_000): Promise<void> {
+export async function drained(b: BenchApp, timeoutMs = 180_000, withNotify = true): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   // Twice in a row: between one job ending and the one it enqueues being seen, a queue can look empty.
   let zeros = 0;
   for (;;) {
-    const n = await pendingJobs(b);
+    const n = await pendingJobs(b, withNotify);
     zeros = n === 0 ? zeros + 1 : 0;
     if (zeros >= 2) return;
     if (n > 0 && Date.now() > deadline) throw new Error(`the app still had ${n} job(s) to do after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Counts the app's store requests for `work`, with the notification channels held back until the run's own work
+ * is done: `run` is what the runs cost, `withNotify` adds what the channels then do (cards, approval emails).
+ */
+export async function countRequests(
+  b: BenchApp,
+  work: () => Promise<void>,
+): Promise<{ run: RequestSpan; withNotify: RequestSpan }> {
+  await drained(b);
+  await b.app.deps.queues.notify.pause();
+  const from = mark(b.requests);
+  try {
+    await work();
+    await drained(b, 180_000, false);
+  } finally {
+    await b.app.deps.queues.notify.resume();
+  }
+  const runEnd = mark(b.requests);
+  await drained(b);
+  return { run: span(b.requests, from, runEnd), withNotify: span(b.requests, from) };
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; `onDone` sees the running count. */

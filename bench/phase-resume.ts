@@ -1,9 +1,9 @@
 import type { BenchApp } from './harness.js';
-import { drained, waitForCount } from './harness.js';
+import { countRequests, drained, waitForCount } from './harness.js';
 import { stepTimes } from './journal.js';
 import { counter, note } from './progress.js';
 import type { PhaseResult } from './report-types.js';
-import { breakdown, mark, type RequestSpan, span, sum } from './requests.js';
+import { breakdown, type RequestSpan, sum } from './requests.js';
 import { fmt, histogram, percentile } from './stats.js';
 
 /** The budget for decision → completed, and its goals for decision → next step in store round trips. */
@@ -90,21 +90,19 @@ export async function measureResume(
     for (let i = 0; i < cps.length; i += atOnce) {
       const round = cps.slice(i, i + atOnce);
       const ids = round.map((c) => c.runId);
-      await drained(b);
-      const from = mark(b.requests);
-      probe.sampling = true;
-      await Promise.all(round.map((cp) => b.approve(cp._id)));
-      await waitForCount({
-        count: () => b.observer.runs.countDocuments({ _id: { $in: ids }, status: 'completed' }).exec(),
-        target: ids.length,
-        timeoutMs: Math.max(120_000, ids.length * 3_000),
-        intervalMs: 50,
-        failed: () => b.observer.runs.countDocuments({ _id: { $in: ids }, status: 'failed' }).exec(),
+      const counted = await countRequests(b, async () => {
+        probe.sampling = true;
+        await Promise.all(round.map((cp) => b.approve(cp._id)));
+        await waitForCount({
+          count: () => b.observer.runs.countDocuments({ _id: { $in: ids }, status: 'completed' }).exec(),
+          target: ids.length,
+          timeoutMs: Math.max(120_000, ids.length * 3_000),
+          intervalMs: 50,
+          failed: () => b.observer.runs.countDocuments({ _id: { $in: ids }, status: 'failed' }).exec(),
+        });
+        probe.sampling = false;
       });
-      probe.sampling = false;
-      const atCompleted = mark(b.requests);
-      await drained(b);
-      rounds.push({ toCompleted: span(b.requests, from, atCompleted), withNotify: span(b.requests, from) });
+      rounds.push({ toCompleted: counted.run, withNotify: counted.withNotify });
       progress.update(i + round.length);
     }
   } finally {

@@ -4,8 +4,13 @@
  */
 const tty = process.stdout.isTTY === true;
 
+const benchStarted = Date.now();
+
+/** A phase's title with the time since the bench started, so a reader sees where the minutes go. */
 export function phase(title: string): void {
-  process.stdout.write(`▸ ${title}\n`);
+  const s = Math.round((Date.now() - benchStarted) / 1000);
+  const clock = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  process.stdout.write(`▸ [${clock}] ${title}\n`);
 }
 
 export function note(text: string): void {

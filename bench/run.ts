@@ -66,7 +66,7 @@ function observe(
   const held = Math.max(params.waiting, params.cloneTo);
   if (params.quick && held === QUICK_WAITING) {
     out.push(
-      `Quick run: ${count(held)} waiting runs, not 10,000. On this machine (FerretDB/SQLite, 2 cores) the 10,000-run part took over ten minutes, every query scanning the collections; \`npm run bench -- --quick --clone-to 10000\` measures it, and \`npm run bench\` does by default.`,
+      `Quick run: ${count(held)} waiting runs, not 10,000. On the 2-core bench machine with FerretDB/SQLite the 10,000-run part took about seven minutes, every query scanning the collections (a reconcile pass alone 40–60 s); \`npm run bench -- --quick --clone-to 10000\` measures it, and \`npm run bench\` does by default.`,
     );
   } else if (held < 10_000) {
     out.push(

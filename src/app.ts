@@ -229,6 +229,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       approverEmails: config.approverEmails,
       leaseMs: config.runLeaseMs,
       reconcileIntervalMs: config.reconcileIntervalMs,
+      journalRetentionMs: config.journalRetentionMs,
       autonomyCeiling: config.autonomy,
       workflowAutonomy: workflowAutonomyCeilings(config.settings),
       ...options.settings,

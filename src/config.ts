@@ -114,6 +114,8 @@ const envSchema = z
     WORKER_LOCK_MS: intFrom(30_000, 1_000, 600_000),
     RUN_LEASE_MS: intFrom(30_000, 500, 600_000),
     RECONCILE_INTERVAL_MS: intFrom(30_000, 200, 3_600_000),
+    /** Finished runs keep their lease records this long; also how far back the reconciler looks for decisions. */
+    JOURNAL_RETENTION_HOURS: intFrom(168, 1, 87_600),
     CHECKPOINT_REMINDER_MINUTES: intFrom(240, 1, 10_080),
     CHECKPOINT_REMINDERS: intFrom(3, 0, 50),
     CHECKPOINT_TIMEOUT_HOURS: intFrom(48, 1, 8_760),
@@ -193,6 +195,7 @@ export interface Config {
   workerLockMs: number;
   runLeaseMs: number;
   reconcileIntervalMs: number;
+  journalRetentionMs: number;
   slack: {
     botToken: string | undefined;
     signingSecret: string | undefined;
@@ -302,6 +305,7 @@ export function parseEnv(source: Record<string, string | undefined>, options: { 
     workerLockMs: env.WORKER_LOCK_MS,
     runLeaseMs: env.RUN_LEASE_MS,
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
+    journalRetentionMs: env.JOURNAL_RETENTION_HOURS * 3_600_000,
     slack: {
       botToken: env.SLACK_BOT_TOKEN,
       signingSecret: env.SLACK_SIGNING_SECRET,

@@ -78,6 +78,23 @@ async function decideByApi(checkpointId: string) {
   expect(decided.status).toBe(200);
 }
 
+/**
+ * Counts the requests of `work` with the notification channels held back, then those the channels make once let
+ * go: what they do follows the checkpoint (or the decision) and is the channels' cost, not the run's.
+ */
+async function phase(work: () => Promise<void>) {
+  await t.app.deps.queues.notify.pause();
+  log.reset();
+  await work();
+  await settle(false);
+  const count = runRequests().length;
+  const detail = breakdown();
+  log.reset();
+  await t.app.deps.queues.notify.resume();
+  await settle();
+  return { count, detail, channels: breakdown() };
+}
+
 describe('store requests per card-dispute run', () => {
   it(`webhook → pending checkpoint ≤ ${WEBHOOK_TO_CHECKPOINT}, decision → completed ≤ ${DECISION_TO_COMPLETED}`, async () => {
     await t.workers?.reconcileNow();
@@ -91,46 +108,32 @@ describe('store requests per card-dispute run', () => {
     await decideByApi(warmCp._id);
     await until(async () => (await watch.runs.findById(warmRun).lean())?.status === 'completed', 'warm-up');
     await settle();
-    // Notifications of the checkpoint are the channels' work after it is pending: counted apart.
-    await t.app.deps.queues.notify.pause();
-    log.reset();
-    const res = await t.webhook('card-dispute', {
-      ...SAMPLE_DISPUTES.needsReview,
-      customerEmail: 'budget@example.com',
+    let runId = '';
+    let checkpointId = '';
+    const toCheckpoint = await phase(async () => {
+      const res = await t.webhook('card-dispute', {
+        ...SAMPLE_DISPUTES.needsReview,
+        customerEmail: 'budget@example.com',
+      });
+      runId = ((await res.json()) as { runId: string }).runId;
+      const cp = await until(() => watch.checkpoints.findOne({ runId, status: 'pending' }).lean(), 'the checkpoint');
+      checkpointId = cp._id;
+      await until(async () => (await watch.runs.findById(runId).lean())?.status === 'waiting', 'the run to wait');
     });
-    const { runId } = (await res.json()) as { runId: string };
-    const cp = await until(
-      () => watch.checkpoints.findOne({ runId, status: 'pending' }).lean(),
-      'the pending checkpoint',
-    );
-    await until(async () => (await watch.runs.findById(runId).lean())?.status === 'waiting', 'the run to wait');
-    await settle(false);
-    const toCheckpoint = runRequests().length;
-    const toCheckpointDetail = breakdown();
-    log.reset();
-    await t.app.deps.queues.notify.resume();
-    await settle();
-    const notifyCreated = breakdown();
-
-    await t.app.deps.queues.notify.pause();
-    log.reset();
-    await decideByApi(cp._id);
-    await until(async () => (await watch.runs.findById(runId).lean())?.status === 'completed', 'completion');
-    await settle(false);
-    const toCompleted = runRequests().length;
-    const toCompletedDetail = breakdown();
-    log.reset();
-    await t.app.deps.queues.notify.resume();
-    await settle();
-    const notifyDecided = breakdown();
+    const toCompleted = await phase(async () => {
+      await decideByApi(checkpointId);
+      await until(async () => (await watch.runs.findById(runId).lean())?.status === 'completed', 'completion');
+    });
+    const [toCheckpointDetail, notifyCreated] = [toCheckpoint.detail, toCheckpoint.channels];
+    const [toCompletedDetail, notifyDecided] = [toCompleted.detail, toCompleted.channels];
 
     process.stdout.write(
-      `store requests: webhook → checkpoint ${toCheckpoint} (${toCheckpointDetail})\n` +
+      `store requests: webhook → checkpoint ${toCheckpoint.count} (${toCheckpointDetail})\n` +
         `  then the channels telling approvers: ${notifyCreated}\n` +
-        `store requests: decision → completed ${toCompleted} (${toCompletedDetail})\n` +
+        `store requests: decision → completed ${toCompleted.count} (${toCompletedDetail})\n` +
         `  then the channels bringing their messages in line: ${notifyDecided}\n`,
     );
-    expect(toCheckpoint, toCheckpointDetail).toBeLessThanOrEqual(WEBHOOK_TO_CHECKPOINT);
-    expect(toCompleted, toCompletedDetail).toBeLessThanOrEqual(DECISION_TO_COMPLETED);
+    expect(toCheckpoint.count, toCheckpointDetail).toBeLessThanOrEqual(WEBHOOK_TO_CHECKPOINT);
+    expect(toCompleted.count, toCompletedDetail).toBeLessThanOrEqual(DECISION_TO_COMPLETED);
   });
 });

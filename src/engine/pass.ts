@@ -52,12 +52,21 @@ export async function runPass(deps: EngineDeps, runId: string, options: PassOpti
   if (current) {
     current.again = true;
     current.reconcile ||= options.reason?.startsWith('reconcile') ?? false;
-    return 'ran';
+    // The job stays active until the pass that took it over is done: should this process die, it is run again.
+    return current.finished;
   }
-  const mine = { again: false, reconcile: false };
+  let finish: (result: PassResult) => void = () => {};
+  const mine: InProcessPass = {
+    again: false,
+    reconcile: false,
+    finished: new Promise<PassResult>((resolve) => {
+      finish = resolve;
+    }),
+  };
   local.set(runId, mine);
+  let result: PassResult = 'busy';
   try {
-    let result = await passOnce(deps, runId, options);
+    result = await passOnce(deps, runId, options);
     while (mine.again && result === 'ran') {
       const reason = mine.reconcile ? 'reconcile-again' : 'again';
       mine.again = false;
@@ -68,10 +77,17 @@ export async function runPass(deps: EngineDeps, runId: string, options: PassOpti
     return result;
   } finally {
     local.delete(runId);
+    finish(result);
   }
 }
 
-const inProcess = new WeakMap<EngineDeps, Map<string, { again: boolean; reconcile: boolean }>>();
+interface InProcessPass {
+  again: boolean;
+  reconcile: boolean;
+  finished: Promise<PassResult>;
+}
+
+const inProcess = new WeakMap<EngineDeps, Map<string, InProcessPass>>();
 function passesInProcess(deps: EngineDeps) {
   let map = inProcess.get(deps);
   if (!map) {
