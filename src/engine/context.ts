@@ -112,11 +112,8 @@ export class PassContext implements WorkflowContext {
     });
   }
 
-  /**
-   * Reads what the replay will need beyond the journal, in one request: the checkpoints the run waits on (unless
-   * the caller carried them). Clears wake-up times of steps that ended otherwise (an event before its timeout), so
-   * the reconciler's timer query only ever finds what is still due.
-   */
+  /** Reads what the replay will need beyond the journal, in one request: the checkpoints the run waits on (unless
+   * the caller carried them). */
   async prepare(): Promise<void> {
     const wanted = [...this.journal.values()]
       .filter((s) => s.kind === 'checkpoint' && s.status === 'waiting' && s.checkpointId)
@@ -124,11 +121,6 @@ export class PassContext implements WorkflowContext {
       .filter((id) => !this.checkpoints.has(id));
     if (wanted.length > 0) {
       for (const cp of await this.deps.engineStore.getCheckpoints(wanted)) this.checkpoints.set(cp._id, cp);
-    }
-    for (const s of this.journal.values()) {
-      if (s.wakeAt && (s.status === 'completed' || s.status === 'failed') && (await this.takeLease())) {
-        await this.deps.engineStore.updateStep(this.runId, s.stepId, { wakeAt: null });
-      }
     }
   }
 
@@ -280,6 +272,7 @@ export class PassContext implements WorkflowContext {
         }
         const delay = (options.backoffMs ?? 1_000) * 2 ** (attempt - 1);
         const wakeAt = new Date(this.deps.clock.now().getTime() + delay);
+        await this.wakeup(id, `retry-${id}-${attempt}`, wakeAt);
         await this.record(rec, id, 'step', id, { status: 'waiting', error, wakeAt, attempts: attempt, startedAt });
         this.deps.logger.warn({ runId: this.runId, stepId: id, attempt, err: error.message }, 'step failed; retrying');
         this.afterwards.push(() => this.deps.queues.enqueuePass(this.runId, `retry-${id}-${attempt}`, delay));
@@ -449,6 +442,7 @@ export class PassContext implements WorkflowContext {
         return IDLE;
       }
       const wakeAt = new Date(now.getTime() + ms);
+      await this.wakeup(id, `wake-${id}`, wakeAt);
       this.pending.push({
         kind: 'step',
         doc: this.newStep(id, 'sleep', id, { status: 'waiting', wakeAt, startedAt: now }),
@@ -475,6 +469,7 @@ export class PassContext implements WorkflowContext {
         return IDLE;
       }
       const wakeAt = spec.timeoutMs === undefined ? undefined : new Date(now.getTime() + spec.timeoutMs);
+      if (wakeAt) await this.wakeup(id, `wake-${id}`, wakeAt);
       // Written before looking for an early event, not with the pass's records: a sender either finds this wait or
       // stored its event before the look below.
       await this.deps.engineStore.append([
@@ -583,6 +578,14 @@ export class PassContext implements WorkflowContext {
     setImmediate(() => {
       if (this.inflight === 0 && this.suspensions > 0) this.idle?.();
     });
+  }
+
+  /**
+   * A step timer, recorded before the step that sets it: should the delayed job be lost with Redis, the reconciler
+   * finds it here. A pass that loses its write leaves one for a step that does not wait; the reconciler drops those.
+   */
+  private wakeup(stepId: string, tag: string, wakeAt: Date) {
+    return this.deps.engineStore.setWakeup({ runId: this.runId, stepId, tag, wakeAt });
   }
 
   private header() {

@@ -35,7 +35,7 @@ const HOUR = 3_600_000;
  * not the number of runs waiting for people:
  * - runs `queued`/`running` (few: those in flight) without a pending pass: their unfinished agent steps get their
  *   job back (missing, failed, or completed without the step's end), otherwise the run gets a pass;
- * - step timers (sleeps, retries, wait timeouts) due by now;
+ * - step timers (sleeps, retries, wait timeouts) due by now, from their own small collection;
  * - checkpoints decided since the last round whose step has not ended (the resume was lost);
  * - checkpoint reminders and timeouts due by now.
  * Every job id is deterministic, so running this while the jobs still exist changes nothing. Housekeeping (claims,
@@ -121,14 +121,26 @@ async function restoreRunsInFlight(deps: EngineDeps, settled: number, report: Re
 }
 
 async function restoreStepTimers(deps: EngineDeps, now: Date, report: ReconcileReport) {
-  for (const step of await deps.engineStore.dueStepTimers(now, 1_000)) {
-    if (!step.wakeAt) continue;
-    const tag = step.kind === 'step' ? `retry-${step.stepId}-${step.attempts}` : `wake-${step.stepId}`;
-    if (!(await deps.queues.runs.getJob(jobId(step.runId, tag)))) {
-      await deps.queues.enqueuePass(step.runId, tag);
+  const due = await deps.engineStore.dueWakeups(now, 1_000);
+  if (due.length === 0) return;
+  const journals = await deps.engineStore.loadJournals([...new Set(due.map((w) => w.runId))]);
+  const done: { runId: string; stepId: string }[] = [];
+  for (const w of due) {
+    const step = journals.get(w.runId)?.steps.get(w.stepId);
+    // The step ended or no longer waits on a timer: this wake-up has nothing left to do. A step not in the journal
+    // yet may be a pass's write still on its way: give it the grace first.
+    const gone = !step && w.wakeAt.getTime() < now.getTime() - deps.settings.reconcileGraceMs;
+    if (gone || (step && (step.status === 'completed' || step.status === 'failed' || !step.wakeAt))) {
+      done.push(w);
+      continue;
+    }
+    if (!step) continue;
+    if (!(await deps.queues.runs.getJob(jobId(w.runId, w.tag)))) {
+      await deps.queues.enqueuePass(w.runId, w.tag);
       report.timers++;
     }
   }
+  await deps.engineStore.dropWakeups(done);
 }
 
 async function restoreDecisions(deps: EngineDeps, state: ReconcilerState, now: Date, report: ReconcileReport) {

@@ -51,6 +51,14 @@ export interface StepEnd {
   finishedAt: Date;
 }
 
+export interface Wakeup {
+  runId: string;
+  stepId: string;
+  /** The pass job's tag (`wake-<step>`, `retry-<step>-<attempt>`). */
+  tag: string;
+  wakeAt: Date;
+}
+
 export interface PassRecord {
   gen: number;
   owner: string;
@@ -131,8 +139,16 @@ export interface EngineStore {
   endedSteps(steps: { runId: string; stepId: string }[]): Promise<Set<string>>;
   /** Event waits dispatched for this name and key (ended or not: the caller's end insert decides). */
   eventWaits(name: string, key: string): Promise<StepDoc[]>;
-  /** Steps with a wake-up time at or before `until` (sleeps, retries, wait timeouts), soonest first. */
-  dueStepTimers(until: Date, limit: number): Promise<StepDoc[]>;
+  /**
+   * Records that step `stepId` of the run must wake by `wakeAt` through the pass job `tag` (replacing its earlier
+   * wake-up). Wake-ups live in a small collection of their own, so the reconciler's look for what is due reads only
+   * timers still set, not the journal (on the embedded store every such query scans its collection).
+   */
+  setWakeup(wakeup: Wakeup): Promise<void>;
+  /** Wake-ups due at or before `until`, soonest first. */
+  dueWakeups(until: Date, limit: number): Promise<Wakeup[]>;
+  /** Forgets wake-ups whose step no longer waits. */
+  dropWakeups(keys: { runId: string; stepId: string }[]): Promise<void>;
 
   // Checkpoints
   getCheckpoint(id: string): Promise<CheckpointDoc | null>;

@@ -8,6 +8,7 @@ import type {
   PassRecord,
   RunStart,
   StepEnd,
+  Wakeup,
 } from '../engine/store-port.js';
 import type {
   AuditDoc,
@@ -30,7 +31,6 @@ interface JournalDoc {
   [field: string]: unknown;
 }
 
-const RECORD_KINDS = ['start', 'end', 'attempt', 'pass', 'pass-end', 'claim'];
 const TERMINAL: RunStatus[] = ['completed', 'failed', 'cancelled'];
 
 const startId = (runId: string) => `${runId}/#start`;
@@ -211,7 +211,7 @@ export function createEngineStore(store: Store): EngineStore {
   const db = store.connection.db;
   if (!db) throw new Error('the store is not connected');
   const journal = db.collection<JournalDoc>('steps');
-  const notRecord = { kind: { $nin: RECORD_KINDS } };
+  const wakeups = db.collection<Wakeup & { _id: string }>('wakeups');
 
   async function insertOne<T extends { _id: string }>(collection: mongo.Collection<T>, doc: T): Promise<boolean> {
     try {
@@ -311,13 +311,20 @@ export function createEngineStore(store: Store): EngineStore {
       const docs = await journal.find({ 'event.name': name, 'event.key': key, kind: 'event' }).toArray();
       return docs as unknown as StepDoc[];
     },
-    async dueStepTimers(until, limit) {
-      const docs = await journal
-        .find({ wakeAt: { $lte: until }, ...notRecord })
+    async setWakeup(w) {
+      await wakeups.replaceOne({ _id: `${w.runId}/${w.stepId}` }, { ...w }, { upsert: true });
+    },
+    async dueWakeups(until, limit) {
+      const docs = await wakeups
+        .find({ wakeAt: { $lte: until } })
         .sort({ wakeAt: 1 })
         .limit(limit)
         .toArray();
-      return docs as unknown as StepDoc[];
+      return docs.map(({ runId, stepId, tag, wakeAt }) => ({ runId, stepId, tag, wakeAt }));
+    },
+    async dropWakeups(keys) {
+      if (keys.length === 0) return;
+      await wakeups.deleteMany({ _id: { $in: keys.map((k) => `${k.runId}/${k.stepId}`) } });
     },
 
     getCheckpoint: (id) => store.checkpoints.findById(id).lean<CheckpointDoc>().exec(),

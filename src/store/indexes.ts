@@ -51,10 +51,11 @@ export const INDEXES: readonly IndexSpec[] = [
     keys: { runId: 1 },
     why: "a pass loads the run's journal in one find; the run view (GET /api/runs/:id and the list)",
   },
+  // wakeups: one small document per step timer still set (sleeps, retries, wait timeouts)
   {
-    collection: 'steps',
+    collection: 'wakeups',
     keys: { wakeAt: 1 },
-    why: 'reconciler: step timers due (sleeps and retries, wakeAt <= now)',
+    why: 'reconciler: step timers due (wakeAt <= now), soonest first',
   },
   {
     collection: 'steps',
@@ -214,6 +215,7 @@ export const RETIRED_INDEXES: readonly { collection: string; name: string }[] = 
   { collection: 'runs', name: 'status_1' },
   { collection: 'runs', name: 'workflow_1' },
   { collection: 'steps', name: 'status_1' },
+  { collection: 'steps', name: 'wakeAt_1' },
   { collection: 'checkpoints', name: 'status_1' },
   { collection: 'events', name: 'key_1' },
   { collection: 'checkpoint_audit', name: 'checkpointId_1' },

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EngineStore, StepEnd } from '../../../src/engine/store-port.js';
+import type { EngineStore } from '../../../src/engine/store-port.js';
 import type { RunStatus } from '../../../src/store/models.js';
 import {
   at,
@@ -9,7 +9,6 @@ import {
   eventDoc,
   fresh,
   HOUR,
-  lease,
   MINUTE,
   runDoc,
   step,
@@ -70,27 +69,28 @@ export function queryCases(ctx: ContractContext): void {
       expect(ids(await es.eventWaits('reply', key))).toEqual([`${r1}/reply`, `${r2}/reply`].sort());
     });
 
-    it('dueStepTimers: steps waking by then, soonest first, at most the limit, no journal records', async () => {
+    it('wake-ups: due by then, soonest first, at most the limit; set again replaces; dropped ones are gone', async () => {
       await ctx.alone(async ({ engineStore }) => {
         const runId = fresh('run');
-        // A record is not a step, whatever it carries.
-        const endWithWake: StepEnd & { wakeAt: Date } = { status: 'completed', finishedAt: T0, wakeAt: T0 };
-        await engineStore.append([
-          step(runId, 'late', { status: 'waiting', wakeAt: at(3 * MINUTE) }),
-          step(runId, 'soon', { status: 'waiting', wakeAt: at(MINUTE) }),
-          step(runId, 'exact', { status: 'waiting', wakeAt: at(4 * MINUTE) }),
-          step(runId, 'mid', { status: 'waiting', wakeAt: at(2 * MINUTE) }),
-          step(runId, 'future', { status: 'waiting', wakeAt: at(4 * MINUTE + 1) }),
-          step(runId, 'none'),
-          step(runId, 'cleared', { wakeAt: null }),
-          step(runId, 'done'),
-          { kind: 'end', runId, stepId: 'done', end: endWithWake },
-          lease(runId, 1, 'p1', T0),
-        ]);
+        const wake = (stepId: string, wakeAt: Date) => ({ runId, stepId, tag: `wake-${stepId}`, wakeAt });
+        await engineStore.setWakeup(wake('late', at(3 * MINUTE)));
+        await engineStore.setWakeup(wake('soon', at(MINUTE)));
+        await engineStore.setWakeup(wake('exact', at(4 * MINUTE)));
+        await engineStore.setWakeup(wake('mid', at(2 * MINUTE)));
+        await engineStore.setWakeup(wake('future', at(4 * MINUTE + 1)));
         const stepIds = (docs: { stepId: string }[]) => docs.map((d) => d.stepId);
-        expect(stepIds(await engineStore.dueStepTimers(at(4 * MINUTE), 10))).toEqual(['soon', 'mid', 'late', 'exact']);
-        expect(stepIds(await engineStore.dueStepTimers(at(4 * MINUTE), 2))).toEqual(['soon', 'mid']);
-        expect(await engineStore.dueStepTimers(at(MINUTE - 1), 10)).toEqual([]);
+        expect(stepIds(await engineStore.dueWakeups(at(4 * MINUTE), 10))).toEqual(['soon', 'mid', 'late', 'exact']);
+        expect(stepIds(await engineStore.dueWakeups(at(4 * MINUTE), 2))).toEqual(['soon', 'mid']);
+        expect(await engineStore.dueWakeups(at(MINUTE - 1), 10)).toEqual([]);
+        // A new attempt replaces the step's earlier wake-up; a dropped one is gone.
+        await engineStore.setWakeup({ ...wake('soon', at(5 * MINUTE)), tag: 'retry-soon-2' });
+        await engineStore.dropWakeups([{ runId, stepId: 'mid' }]);
+        expect(await engineStore.dueWakeups(at(5 * MINUTE), 10)).toEqual([
+          wake('late', at(3 * MINUTE)),
+          wake('exact', at(4 * MINUTE)),
+          wake('future', at(4 * MINUTE + 1)),
+          { ...wake('soon', at(5 * MINUTE)), tag: 'retry-soon-2' },
+        ]);
       });
     });
 
