@@ -24,7 +24,7 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
   const agent = deps.agents.get(dispatch.name);
   // A worker that died mid-call leaves a stalled job, not a failed attempt: both count as tries of the step.
   const attempt = job.attemptsMade + job.stalledCounter + 1;
-  const startedAt = new Date(job.processedOn ?? Date.now());
+  const startedAt = job.processedOn ? new Date(job.processedOn) : deps.clock.now();
   if (!agent) {
     await end(deps, job.data, dispatch, {
       status: 'failed',

@@ -153,9 +153,9 @@ export class PassContext implements WorkflowContext {
     );
   }
 
-  /** Another pass took the run: this one stops where it is and writes nothing more. */
-  lostLease(): boolean {
-    return this.lease === 'lost';
+  /** Stops renewing the lease: the pass is over, written or not (a pass that throws must not hold the run on). */
+  stopHeartbeat(): void {
+    clearInterval(this.heartbeat);
   }
 
   /**
@@ -164,7 +164,7 @@ export class PassContext implements WorkflowContext {
    * no change of status writes nothing at all. Returns false when another pass of this generation won.
    */
   async flush(status: RunStatus, at: Date, statusChanged: boolean): Promise<boolean> {
-    clearInterval(this.heartbeat);
+    this.stopHeartbeat();
     if (this.lease === 'lost') return false;
     const seen = new Set(this.run.lastPass?.seenEnds ?? []);
     const fresh = [...this.run.ended].filter((id) => !seen.has(id));

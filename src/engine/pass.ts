@@ -145,13 +145,22 @@ async function replay(
   owner: string,
   options: PassOptions,
 ): Promise<boolean> {
+  if (!journal.start) return true;
+  const ctx = new PassContext(deps, journal, gen, owner, options.checkpoints ?? [], Boolean(options.handoff));
+  try {
+    return await replayWith(deps, ctx, journal, options);
+  } finally {
+    ctx.stopHeartbeat();
+  }
+}
+
+async function replayWith(deps: EngineDeps, ctx: PassContext, journal: Journal, options: PassOptions) {
   const runId = journal.runId;
   const start = journal.start;
   if (!start) return true;
   const log = deps.logger.child({ runId, workflow: start.workflow });
   const workflow = deps.workflows.get(start.workflow);
   const started = process.hrtime.bigint();
-  const ctx = new PassContext(deps, journal, gen, owner, options.checkpoints ?? [], Boolean(options.handoff));
   let outcome: PassOutcome;
   if (!workflow) {
     outcome = { kind: 'failed', error: new Error(`workflow ${start.workflow} is not registered in this worker`) };

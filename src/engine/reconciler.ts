@@ -87,7 +87,7 @@ async function restoreRunsInFlight(deps: EngineDeps, settled: number, report: Re
     const journals = await engineStore.loadJournals(quiet.map((r) => r._id));
     for (const journal of journals.values()) {
       const last = journal.lastPass;
-      if (last && !last.released && last.until.getTime() > Date.now()) continue; // a pass is at work
+      if (last && !last.released && last.until.getTime() > deps.clock.now().getTime()) continue; // a pass is at work
       let waitingOnAgents = false;
       for (const step of journal.steps.values()) {
         if (step.kind !== 'agent' || journal.ended.has(step.stepId)) continue;

@@ -97,7 +97,7 @@ export type JournalRecord =
   | { kind: 'release'; runId: string; gen: number; status: RunStatus; at: Date; seenEnds: string[] };
 
 export interface RunQuery {
-  status?: RunStatus;
+  statuses?: RunStatus[];
   workflow?: string;
   limit: number;
 }

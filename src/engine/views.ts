@@ -16,7 +16,8 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit
   return {
     id: run._id,
     workflow: run.workflow,
-    status: run.status,
+    // A run's first pass leaves the document `queued` while its agents work (one write saved): its journal says more.
+    status: run.status === 'queued' && steps.length > 0 ? 'running' : run.status,
     input: run.input,
     output: run.output ?? null,
     error: run.error?.message ? { message: run.error.message, code: run.error.code } : null,
@@ -86,8 +87,11 @@ export async function listRunViews(
   deps: EngineDeps,
   filter: { status?: RunStatus; workflow?: string; limit?: number },
 ): Promise<RunView[]> {
+  // `running` includes runs whose document still says `queued` (see view); the views then say which they are.
+  const statuses: RunStatus[] | undefined =
+    filter.status === 'running' ? ['queued', 'running'] : filter.status ? [filter.status] : undefined;
   const runs = await deps.engineStore.findRuns({
-    ...(filter.status ? { status: filter.status } : {}),
+    ...(statuses ? { statuses } : {}),
     ...(filter.workflow ? { workflow: filter.workflow } : {}),
     limit: Math.min(filter.limit ?? 50, 200),
   });
@@ -97,7 +101,7 @@ export async function listRunViews(
     deps.engineStore.checkpointsOf(ids),
     deps.engineStore.auditOf(ids),
   ]);
-  return runs.map((r) =>
+  const views = runs.map((r) =>
     view(
       r,
       [...(journals.get(r._id)?.steps.values() ?? [])],
@@ -105,4 +109,5 @@ export async function listRunViews(
       audit.filter((a) => a.runId === r._id),
     ),
   );
+  return filter.status ? views.filter((v) => v.status === filter.status) : views;
 }

@@ -241,8 +241,8 @@ export function createEngineStore(store: Store): EngineStore {
       await store.runs.updateOne({ _id: runId }, { $set: fields });
     },
     findRuns(query) {
-      const filter: Record<string, string> = {};
-      if (query.status) filter.status = query.status;
+      const filter: Record<string, unknown> = {};
+      if (query.statuses) filter.status = { $in: query.statuses };
       if (query.workflow) filter.workflow = query.workflow;
       return store.runs.find(filter).sort({ createdAt: -1 }).limit(query.limit).lean<RunDoc[]>().exec();
     },

@@ -243,7 +243,7 @@ export function queryCases(ctx: ContractContext): void {
       });
     });
 
-    it('findRuns filters by status and workflow, at most the limit', async () => {
+    it('findRuns filters by statuses and workflow, at most the limit', async () => {
       await ctx.alone(async ({ engineStore }) => {
         const runs = [
           runDoc('a', { workflow: 'refund', status: 'completed', createdAt: at(1) }),
@@ -253,10 +253,11 @@ export function queryCases(ctx: ContractContext): void {
         ];
         for (const run of runs) await engineStore.createRun(run);
         const find = async (query: Parameters<EngineStore['findRuns']>[0]) => ids(await engineStore.findRuns(query));
-        expect(await find({ status: 'completed', limit: 10 })).toEqual(['a', 'c', 'd']);
+        expect(await find({ statuses: ['completed'], limit: 10 })).toEqual(['a', 'c', 'd']);
         expect(await find({ workflow: 'refund', limit: 10 })).toEqual(['a', 'b']);
-        expect(await find({ workflow: 'dispute', status: 'completed', limit: 10 })).toEqual(['c', 'd']);
-        expect(await find({ workflow: 'refund', status: 'failed', limit: 10 })).toEqual([]);
+        expect(await find({ workflow: 'dispute', statuses: ['completed'], limit: 10 })).toEqual(['c', 'd']);
+        expect(await find({ workflow: 'refund', statuses: ['failed'], limit: 10 })).toEqual([]);
+        expect(await find({ statuses: ['running', 'completed'], limit: 10 })).toEqual(['a', 'b', 'c', 'd']);
         expect(await find({ limit: 2 })).toHaveLength(2);
       });
     });
