@@ -14,6 +14,7 @@ import type { SlackInbound } from './channels/slack/deps.js';
 import { createSlackIntegration } from './channels/slack/index.js';
 import type { Config } from './config.js';
 import { ConfigError } from './config-error.js';
+import { createDependencyHealth, type DependencyHealth, DRIVER_EVENTS } from './dependency-health.js';
 import {
   agentRegistry,
   type Clock,
@@ -24,15 +25,18 @@ import {
 } from './engine/deps.js';
 import { createEngine } from './engine/engine.js';
 import { createFailpoints } from './engine/failpoints.js';
-import { createQueues, redisConnection } from './engine/queues.js';
+import { createQueues } from './engine/queues.js';
 import type { Engine } from './engine/types.js';
 import { type RunningWorkers, startWorkers } from './engine/workers.js';
 import { workflowRegistry } from './engine/workflow.js';
+import { refuseInFront } from './http/outage.js';
+import { pingStore } from './http/probes.js';
 import { createHttpApp, type HttpRoutes } from './http/server.js';
 import { createMetrics } from './metrics.js';
 import { buildCatalogue, type ConfiguredRouting, type WorkflowListing } from './modules/catalogue.js';
 import type { DigestSection, UseCaseModule } from './modules/types.js';
 import { type OfflineModel, startOfflineModel } from './offline-model/index.js';
+import { producerRedis, untilReady } from './redis-connections.js';
 import {
   agentModel,
   revealProviders,
@@ -72,6 +76,8 @@ export interface App {
   store: Store;
   engine: Engine;
   deps: EngineDeps;
+  /** Whether the store and Redis answer; error paths `report` outages to it. */
+  health: DependencyHealth;
   http: Express;
   /** The routes new mail is matched against (configuration first, then each module's). */
   emailRoutes: readonly EmailRoute[];
@@ -102,11 +108,27 @@ export async function createApp(options: AppOptions): Promise<App> {
   const store = await openStore(config.mongodbUri);
   // The platform's indexes and the modules' own; every query is checked against these lists (store-indexes test).
   await ensureIndexes(store, moduleIndexes(options.modules));
-  const redis = redisConnection(config.redisUrl);
+  // Fails fast while Redis is away (requests answer 503); its duplicates are the workers' patient connections.
+  const redis = producerRedis(config.redisUrl);
+  // The monitor follows its errors; this listener stays after the monitor lets go, for errors during shutdown.
+  redis.on('error', () => {});
+  await untilReady(redis);
   const queues = createQueues(redis, config.queuePrefix);
+  // A queue repeats its connection's errors, and prints them without a listener; the monitor follows the connection.
+  for (const queue of [queues.runs, queues.agents, queues.notify]) queue.on('error', () => {});
   const metrics = createMetrics();
   const failpoints = createFailpoints(config.failpoints, logger);
   const clock = options.clock ?? systemClock;
+  const health = createDependencyHealth({
+    pings: { mongo: () => pingStore(store), redis: () => redis.ping() },
+    // Outages are measured in wall time even where a test moves the engine's clock.
+    clock: systemClock,
+    logger,
+    onOutage: (dependency) => metrics.dependencyOutages.inc({ dependency }),
+  });
+  health.watch('mongo', store.connection, DRIVER_EVENTS.mongoose);
+  health.watch('mongo', store.connection.getClient(), DRIVER_EVENTS.mongoClient);
+  health.watch('redis', redis, DRIVER_EVENTS.ioredis);
 
   const transport = config.smtpUrl ? nodemailer.createTransport(config.smtpUrl) : undefined;
   const mailer = createMailer({ transport, from: config.mailFrom, store, failpoints, logger });
@@ -129,6 +151,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   /** A module or the configuration refused: let go of what is open so the process can exit with the error. */
   const releaseOnRefusal = async () => {
+    health.close();
     await queues.close();
     await redis.quit().catch(() => {});
     transport?.close();
@@ -224,6 +247,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics,
     failpoints,
     directories: [],
+    health,
     settings: {
       ...defaultSettings,
       approverEmails: config.approverEmails,
@@ -258,13 +282,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       store,
       redis,
       metrics,
+      health,
       logger,
       now: () => clock.now(),
       workflows: { startsByWebhook: (name) => catalogue.webhooks.has(name), listing: catalogue.listing },
     },
     options.inbound.http,
   );
-  const http = slack ? slack.mount(httpApp) : httpApp;
+  const http = slack ? refuseInFront(slack.mount(httpApp), ['/slack'], health) : httpApp;
   const channels = [email.channel];
   if (slack) channels.push(slack.channel);
   const running: RunningWorkers[] = [];
@@ -276,6 +301,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     store,
     engine,
     deps,
+    health,
     http,
     emailRoutes: catalogue.emailRoutes,
     workflowListing: catalogue.listing,
@@ -302,6 +328,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       });
     },
     async close() {
+      // Our own disconnects below are no outage.
+      health.close();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
       // Runs resumed by a decision in this process finish their pass before the queues and the store go.
       await Promise.allSettled([...deps.inflight]);

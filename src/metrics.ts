@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DependencyStatus } from './dependency-health.js';
 
 /** One registry per process, built by the composition root and passed to whoever records. */
 export function createMetrics() {
@@ -67,8 +68,40 @@ export function createMetrics() {
       help: 'Checkpoints waiting for a person (sampled at scrape)',
       registers: [registry],
     }),
+    dependencyUp: new Gauge({
+      name: 'countersign_dependency_up',
+      help: 'Whether the dependency (mongo, redis) answers: 1 or 0 (sampled at scrape)',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
+    dependencyDownSeconds: new Gauge({
+      name: 'countersign_dependency_down_seconds',
+      help: 'Length of the current outage of the dependency, 0 while it answers (sampled at scrape)',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
+    dependencyOutages: new Counter({
+      name: 'countersign_dependency_outages_total',
+      help: 'Outages of the dependency seen by this process',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
+    reconcilerRestored: new Counter({
+      name: 'countersign_reconciler_restored_total',
+      help: 'Work the reconciler restored (a lost job, a stranded step, a missed timer), by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
   };
   return m;
+}
+
+/** Sets the dependency gauges from the monitor's view, just before a scrape reads them. */
+export function recordDependencyStatus(metrics: Metrics, status: DependencyStatus): void {
+  for (const [dependency, state] of Object.entries(status)) {
+    metrics.dependencyUp.set({ dependency }, state.up ? 1 : 0);
+    metrics.dependencyDownSeconds.set({ dependency }, state.up ? 0 : (state.downForMs ?? 0) / 1000);
+  }
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -67,7 +67,7 @@ const LEAD = 'lead@example.com';
 beforeAll(async () => {
   h = await startEngineHarness('agreement', [refund, access]);
   const http = express().use(agreementRoutes({ config: testConfig(), engine: h.engine }));
-  http.use(errorHandler);
+  http.use(errorHandler());
   server = await new Promise<Server>((resolve) => {
     const s = http.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -133,11 +133,15 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
   if (authentication.verdict === 'fail') return finish('quarantined', 'sender-authentication-failed', common);
   if (route.requireAuth === 'pass' && authentication.verdict !== 'pass')
     return finish('quarantined', 'sender-not-authenticated', common);
+  const threadKey = mail.messageId;
   const hourAgo = new Date(deps.now().getTime() - 3_600_000);
   const recentThreads = await threadsOpenedSince(deps.email, mail.from.address, hourAgo);
-  if (recentThreads >= deps.maxNewThreadsPerSenderPerHour) return finish('quarantined', 'sender-rate', common);
+  // A retry of this very message (the store or Redis went away after its thread was opened, before its run
+  // started) counts its own thread among the recent ones; it is the same case, not one more.
+  if (recentThreads >= deps.maxNewThreadsPerSenderPerHour && !(await openedBefore(deps.email, threadKey))) {
+    return finish('quarantined', 'sender-rate', common);
+  }
 
-  const threadKey = mail.messageId;
   const opened = { subject: mail.subject, customer: mail.from.address, messageIds: [mail.messageId] };
   await openThread(deps.email, threadKey, { ...opened, stage: 'intake', lastSeq: 1 }, deps.now());
   const input: InboundEmail = inboundEmailSchema.parse({
@@ -161,6 +165,11 @@ export async function processMessage(deps: ProcessDeps, m: FetchedMessage): Prom
   });
   await finish('done', `route:${route.name}`, { ...common, threadKey, runId, kind: 'new', seq: 1 });
   return 'processed';
+}
+
+/** Whether an earlier attempt at this message already opened its thread. */
+async function openedBefore(email: EmailStore, threadKey: string): Promise<boolean> {
+  return (await openThreadsWith(email, [threadKey])).some((t) => t._id === threadKey);
 }
 
 /** A reply to any Message-ID of an open thread (the customer's or ours) joins that thread. */

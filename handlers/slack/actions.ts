@@ -1,6 +1,7 @@
 import type { App, types } from '@slack/bolt';
 import { z } from 'zod';
 import type { SlackHandlerDeps } from '../../src/channels/slack/deps.js';
+import { infrastructureFault } from '../../src/infra-errors.js';
 import type { CheckpointView } from '../../src/views/checkpoint.js';
 import { ACTIONS } from '../../templates/slack/checkpoint-card.js';
 import { type EditMetadata, editModal, rejectReasonModal } from '../../templates/slack/modals.js';
@@ -56,14 +57,23 @@ async function decideAfterAck(d: SlackHandlerDeps, decision: 'approve' | 'reject
   };
   // One click, one copy: Slack's trigger id is unique per click (and a redelivered click carries the same one).
   const jobId = `click-${click.payload.trigger_id}`.replaceAll(':', '_');
-  await d.enqueue(job, { delayMs: SAFETY_NET_MS, jobId });
+  // With Redis away there is no safety net, but the store may still take the decision: try it rather than drop it.
+  const queued = await d.enqueue(job, { delayMs: SAFETY_NET_MS, jobId }).then(
+    () => true,
+    (err: unknown) => {
+      if (!infrastructureFault(err)) throw err;
+      d.logger.warn({ checkpointId: click.checkpointId }, 'click decided without its queued copy: redis unreachable');
+      return false;
+    },
+  );
   try {
     await handleDecideJob(d, job);
   } catch (err) {
+    if (!queued) throw err;
     d.logger.warn({ checkpointId: click.checkpointId, err: (err as Error).message }, 'click left to the queue');
     return;
   }
-  await d.withdraw(jobId);
+  if (queued) await d.withdraw(jobId);
 }
 
 /**

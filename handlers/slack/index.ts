@@ -52,12 +52,12 @@ function registerFallbacks(app: App, d: SlackHandlerDeps) {
 }
 
 /** The queued half of Slack requests, run by the `slack` worker. */
-export async function handleSlackJob(d: SlackHandlerDeps, job: SlackJob): Promise<void> {
+export async function handleSlackJob(d: SlackHandlerDeps, job: SlackJob, jobId?: string): Promise<void> {
   switch (job.kind) {
     case 'decide':
       return handleDecideJob(d, job);
     case 'mention':
-      return handleMentionJob(d, job);
+      return handleMentionJob(d, job, jobId);
     case 'home':
       return handleHomeJob(d, job.user);
   }

@@ -24,7 +24,7 @@ type MentionJob = Extract<SlackJob, { kind: 'mention' }>;
  * no promised order. Relevance is therefore decided before anything is claimed: only a delivery we would act on
  * claims `msg:<channel>:<ts>`, so an irrelevant `message` arriving first can never take the mention's place.
  */
-export async function handleMentionJob(d: SlackHandlerDeps, job: MentionJob) {
+export async function handleMentionJob(d: SlackHandlerDeps, job: MentionJob, jobId?: string) {
   const mention = d.intake.mention;
   // No module takes mentions: a mention is just talk.
   if (!mention) return;
@@ -36,7 +36,10 @@ export async function handleMentionJob(d: SlackHandlerDeps, job: MentionJob) {
   // A plain message matters only inside a thread whose run is waiting for input; everything else is talk.
   if (!job.mention && thread?.stage !== 'intake') return;
   const claimKey = `msg:${job.channel}:${job.ts}`;
-  if (!(await claimDelivery(d.db, { _id: claimKey, type: 'intake', at: d.now() }))) {
+  // Owned by this job: should its worker die after the claim, the job's next attempt goes on (what it does is
+  // idempotent: the run has an idempotency key, the thread's records unique ids) instead of taking it for a repeat.
+  const claim = { _id: claimKey, type: 'intake', at: d.now(), ...(jobId ? { owner: jobId } : {}) };
+  if (!(await claimDelivery(d.db, claim))) {
     return d.logger.debug({ claimKey }, 'slack message already handled');
   }
   try {
@@ -75,6 +78,8 @@ async function act(
     const form = mention.intakeWord ? `, or use \`/countersign ${mention.intakeWord}\`` : '';
     return say(`This conversation has ended. Mention me in a new thread${form}.`);
   }
+  // The mention that opened this thread, again: its first attempt got as far as opening it (then its worker died).
+  if (thread?.stage === 'intake' && job.mention && job.ts === threadTs) return;
   if (thread?.stage === 'intake') return answer(d, models, job, key, threadTs, text);
   // The run starts before the thread is marked, so every reply that finds the thread finds a run that will read it.
   const started = await d.engine.startRun({

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import type { Logger } from 'pino';
 import { issuesOf } from '../errors.js';
+import { isInfrastructureError } from '../infra-errors.js';
 import type { ToolCallDoc } from '../store/models.js';
 import type { CallLog } from './call-log.js';
 import type { Agent, Tool, ToolContext } from './define.js';
@@ -84,8 +85,10 @@ async function runOne<I, O>(
     const value = await tool.run(parsed.data, ctx);
     return { content: truncate(JSON.stringify(value) ?? 'null'), outcome: 'ok', args };
   } catch (err) {
-    // The step stops on abort; any other failure is the model's to work around, so it hears the message (no stack).
-    if (ctx.signal.aborted) throw err;
+    // The step stops on abort, and on an outage (the store or Redis away): evidence a tool could not read is not
+    // evidence that is absent, so the model must not reason on without it. Any other failure is the model's to
+    // work around, so it hears the message (no stack).
+    if (ctx.signal.aborted || isInfrastructureError(err)) throw err;
     const detail = err instanceof Error ? err.message : String(err);
     return { content: `Error: ${detail}`, outcome: 'error', detail, args };
   }

@@ -3,6 +3,7 @@ import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Failpoints } from '../engine/failpoints.js';
 import { NonRetryable, Retryable } from '../errors.js';
+import { throughOutage } from '../outage-retry.js';
 import type { Store } from '../store/models.js';
 
 export interface OutboundMail {
@@ -75,7 +76,10 @@ export function createMailer(deps: {
         throw new Retryable(message);
       }
       deps.failpoints.hit(`after-smtp:${kind}`);
-      await deps.store.effects.updateOne({ _id }, { $set: { status: 'done', updatedAt: new Date() } });
+      // Sent: a `done` lost to an outage would have the next try send it again.
+      await throughOutage(() =>
+        deps.store.effects.updateOne({ _id }, { $set: { status: 'done', updatedAt: new Date() } }),
+      );
       deps.logger.info({ kind, to: mail.to.length }, 'email sent');
       return { messageId, skipped: false };
     },

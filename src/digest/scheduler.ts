@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { digestEmail } from '../../templates/email/digest.js';
 import type { Mailer } from '../channels/mailer.js';
+import { outagesAreNotAttempts } from '../outage-retry.js';
 import { computeDigest, type DigestDeps, isEmpty } from './compute.js';
 
 /**
@@ -62,6 +63,8 @@ export async function sendDigest(o: DigestOptions, recipient: string, runKey: st
 export async function startDigest(o: DigestOptions): Promise<{ queue: Queue; close(): Promise<void> }> {
   const opts = { connection: o.connection as ConnectionOptions, prefix: o.prefix };
   const queue = new Queue(QUEUE, opts);
+  // Redis errors are the dependency monitor's to report (src/dependency-health.ts); unheard, BullMQ prints each one.
+  queue.on('error', () => {});
   for (const recipient of o.recipients) {
     await queue.upsertJobScheduler(
       `digest:${recipient}`,
@@ -72,12 +75,13 @@ export async function startDigest(o: DigestOptions): Promise<{ queue: Queue; clo
   const workerConnection = o.connection.duplicate();
   const worker = new Worker(
     QUEUE,
-    async (job: Job) => {
-      const { recipient } = jobSchema.parse(job.data);
-      // One send per scheduled slot, even when the job is retried after a crash.
-      const result = await sendDigest(o, recipient, String(job.opts.timestamp ?? job.timestamp));
-      o.logger.info({ result }, 'digest');
-    },
+    (job: Job, token?: string) =>
+      outagesAreNotAttempts(o, job, token, async () => {
+        const { recipient } = jobSchema.parse(job.data);
+        // One send per scheduled slot, even when the job is retried after a crash.
+        const result = await sendDigest(o, recipient, String(job.opts.timestamp ?? job.timestamp));
+        o.logger.info({ result }, 'digest');
+      }),
     { ...opts, connection: workerConnection as ConnectionOptions, concurrency: 1 },
   );
   worker.on('failed', (_job, err) => o.logger.warn({ err: err.message }, 'digest failed'));

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { Types } from 'mongoose';
 import { type BufferedCallLog, bufferedCallLog } from '../agents/call-log.js';
 import { NonRetryable, Retryable } from '../errors.js';
+import { isInfrastructureError } from '../infra-errors.js';
 import type { StepDoc } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 import type { AgentDispatch, AgentJob } from './queues.js';
@@ -37,6 +38,7 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
   deps.failpoints.hit(`agent-running:${dispatch.name}`);
   const calls = bufferedCallLog();
   const started = Date.now();
+  let stepEnd: StepEnd;
   try {
     const result = await deps.runner.run(agent, dispatch.input, {
       runId,
@@ -47,7 +49,7 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
     });
     deps.metrics.agentSteps.observe({ agent: dispatch.name, outcome: 'ok' }, (Date.now() - started) / 1000);
     // The run's usage is summed from its steps when read: writing it on the run here would race the pass.
-    await end(deps, job.data, dispatch, {
+    stepEnd = {
       status: 'completed',
       result: result.output,
       usage: result.usage,
@@ -55,29 +57,26 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
       startedAt,
       finishedAt: deps.clock.now(),
       calls: logsOf(calls),
-    });
+    };
   } catch (err) {
+    // An outage met by a tool (the store or Redis away) says nothing about the agent: the job is tried again
+    // without using up the step's attempts (workers.ts).
+    if (isInfrastructureError(err)) throw err;
     deps.metrics.agentSteps.observe({ agent: dispatch.name, outcome: 'error' }, (Date.now() - started) / 1000);
     const attempts = job.opts.attempts ?? 1;
     const error = errorOf(err, deps.clock.now());
-    if (err instanceof NonRetryable || !(err instanceof Error) || attempt >= attempts) {
-      log.warn({ err: error.message }, 'agent step failed');
-      await end(deps, job.data, dispatch, {
-        status: 'failed',
-        error,
-        attempts: attempt,
-        startedAt,
-        finishedAt: error.at,
-        calls: logsOf(calls),
-      });
-      return;
+    if (!(err instanceof NonRetryable) && err instanceof Error && attempt < attempts) {
+      // A failed attempt's calls are written now: they explain the retry people will see.
+      await deps.engineStore.insertCallLogs(logsOf(calls));
+      await deps.engineStore.append([{ kind: 'attempt', runId, stepId, attempt, error }]);
+      log.warn({ attempt, err: error.message }, 'agent step failed; retrying');
+      throw err;
     }
-    // A failed attempt's calls are written now: they explain the retry people will see.
-    await deps.engineStore.insertCallLogs(logsOf(calls));
-    await deps.engineStore.append([{ kind: 'attempt', runId, stepId, attempt, error }]);
-    log.warn({ attempt, err: error.message }, 'agent step failed; retrying');
-    throw err;
+    log.warn({ err: error.message }, 'agent step failed');
+    stepEnd = { status: 'failed', error, attempts: attempt, startedAt, finishedAt: error.at, calls: logsOf(calls) };
   }
+  // Outside the agent's try: a write that fails here is an outage, never the agent's failure.
+  await end(deps, job.data, dispatch, stepEnd);
 }
 
 /**

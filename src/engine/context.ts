@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Agent } from '../agents/define.js';
 import { NonRetryable } from '../errors.js';
+import { isInfrastructureError } from '../infra-errors.js';
 import { recordAgreement } from '../store/agreements.js';
 import {
   type CheckpointDoc,
@@ -153,6 +154,28 @@ export class PassContext implements WorkflowContext {
     );
   }
 
+  /**
+   * A pass that met an outage while holding the lease gives it back if the store will take the write (a connection
+   * cut mid-request usually returns at once), so its step's try is not counted as a crash. If the store is still away
+   * the lease lapses as a crashed pass's would.
+   */
+  async abandon(at: Date): Promise<void> {
+    if (this.lease !== 'held') return;
+    const last = this.run.lastPass;
+    await this.deps.engineStore
+      .append([
+        {
+          kind: 'release',
+          runId: this.runId,
+          gen: this.gen,
+          status: last?.status ?? 'queued',
+          at,
+          seenEnds: last?.seenEnds ?? [],
+        },
+      ])
+      .catch(() => {});
+  }
+
   /** Stops renewing the lease: the pass is over, written or not (a pass that throws must not hold the run on). */
   stopHeartbeat(): void {
     clearInterval(this.heartbeat);
@@ -259,6 +282,8 @@ export class PassContext implements WorkflowContext {
         });
         return result;
       } catch (err) {
+        // An outage is not the step's failure: the pass stops, writes nothing, and its job is tried again.
+        if (isInfrastructureError(err)) throw err;
         const error = errorOf(err, this.deps.clock.now());
         if (attempt >= attempts || err instanceof NonRetryable) {
           await this.record(rec, id, 'step', id, {

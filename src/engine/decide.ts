@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AlreadyDecided, InvalidInput, NotAuthorized, NotFound } from '../errors.js';
 import { createIdentities } from '../identity.js';
+import { isInfrastructureError } from '../infra-errors.js';
 import { appendAudit } from '../store/audit.js';
 import type { Approval, CheckpointDoc, Decision } from '../store/models.js';
 import { type WithTheClaim, writeCheckpoint } from './checkpoint-write.js';
@@ -147,7 +148,7 @@ export async function decide(deps: EngineDeps, req: DecisionRequest, alongside?:
       { runId: updated.runId, checkpointId: updated._id, approvals: updated.approvals.length },
       'partial approval',
     );
-    await deps.queues.enqueueNotify(updated._id, 'progress', updated.version);
+    await afterTheDecision(deps, updated, () => deps.queues.enqueueNotify(updated._id, 'progress', updated.version));
     return updated;
   }
   deps.metrics.decisions.inc({ channel: req.channel, decision: req.decision });
@@ -155,8 +156,26 @@ export async function decide(deps: EngineDeps, req: DecisionRequest, alongside?:
     { runId: updated.runId, checkpointId: updated._id, decision: req.decision, channel: req.channel },
     'decided',
   );
-  await deps.queues.enqueueNotify(updated._id, 'decided');
+  await afterTheDecision(deps, updated, () => deps.queues.enqueueNotify(updated._id, 'decided'));
   // The caller resumes the run (in process, see resume.ts, or by a job); if it dies first, the reconciler finds the
   // decided checkpoint whose step still waits.
   return updated;
+}
+
+/**
+ * What follows a decision that is recorded already (telling the channels, resuming the run) must not turn it into
+ * an error for the person who made it: when Redis is away, the decision stands, the answer says so, and the
+ * reconciler puts back the resume and the channels' deliveries from the journal (decided checkpoints whose step has
+ * not ended; deliveries without a `told` record). Anything but an outage is still an error.
+ */
+export async function afterTheDecision(deps: EngineDeps, cp: CheckpointDoc, work: () => Promise<unknown>) {
+  try {
+    await work();
+  } catch (err) {
+    if (!isInfrastructureError(err)) throw err;
+    deps.logger.warn(
+      { runId: cp.runId, checkpointId: cp._id, err: (err as Error).message },
+      'decision recorded; what follows it waits for the reconciler (outage)',
+    );
+  }
 }

@@ -96,4 +96,6 @@ export interface EngineDeps {
   settings: EngineSettings;
   /** Membership lookups beyond listed emails and Slack user ids; empty without Slack. */
   directories: ApproverDirectory[];
+  /** Told of the outages jobs meet, so the process knows a dependency is down before its next probe. */
+  health?: { report(err: unknown): boolean };
 }

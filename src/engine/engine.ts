@@ -1,7 +1,7 @@
 import { auditOf } from '../store/audit.js';
 import { agreementStats } from './agreement-stats.js';
 import { mayDecide } from './checkpoints.js';
-import { decide } from './decide.js';
+import { afterTheDecision, decide } from './decide.js';
 import { clearDelegation, listDelegations, setDelegation } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { sendEvent } from './events.js';
@@ -19,7 +19,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const cp = await decide(deps, req, lease);
       if (cp.status === 'pending') return cp;
       if (lease) resumeAfterDecision(deps, cp, lease.handoff());
-      else await deps.queues.enqueuePass(cp.runId, `cp-${cp._id}`);
+      else await afterTheDecision(deps, cp, () => deps.queues.enqueuePass(cp.runId, `cp-${cp._id}`));
       return cp;
     },
     sendEvent: (event) => sendEvent(deps, event),

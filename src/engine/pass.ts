@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isInfrastructureError } from '../infra-errors.js';
 import type { CheckpointDoc, RunStatus } from '../store/models.js';
 import { PassContext, type Suspension } from './context.js';
 import type { EngineDeps } from './deps.js';
@@ -149,6 +150,9 @@ async function replay(
   const ctx = new PassContext(deps, journal, gen, owner, options.checkpoints ?? [], Boolean(options.handoff));
   try {
     return await replayWith(deps, ctx, journal, options);
+  } catch (err) {
+    if (isInfrastructureError(err)) await ctx.abandon(deps.clock.now());
+    throw err;
   } finally {
     ctx.stopHeartbeat();
   }
@@ -190,6 +194,9 @@ async function replayWith(deps: EngineDeps, ctx: PassContext, journal: Journal, 
   }
   const now = deps.clock.now();
   deps.metrics.runPasses.observe({ workflow: start.workflow }, Number(process.hrtime.bigint() - started) / 1e9);
+  // An outage met by the workflow (a step's write, a checkpoint's insert, a queue) is not the run's failure: the
+  // pass writes nothing and its job is tried again once the store or Redis answers.
+  if (outcome.kind === 'failed' && isInfrastructureError(outcome.error)) throw outcome.error;
   let status: RunStatus;
   let summary: { output?: unknown; error?: ReturnType<typeof errorOf> } = {};
   if (outcome.kind === 'done') {

@@ -1,5 +1,5 @@
 import { type ConnectionOptions, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { jobId } from './ids.js';
 
 export const QUEUE_NAMES = { runs: 'runs', agents: 'agents', notify: 'notify' } as const;
@@ -57,11 +57,6 @@ export interface Queues {
   /** One channel's share of the event that job `parentJobId` fanned out; the same share twice collapses. */
   enqueueChannelNotify(parentJobId: string, job: NotifyJob & { channel: string }): Promise<void>;
   close(): Promise<void>;
-}
-
-/** BullMQ needs `maxRetriesPerRequest: null` on connections used by workers (blocking commands). */
-export function redisConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
 }
 
 export function createQueues(connection: Redis, prefix = 'countersign'): Queues {

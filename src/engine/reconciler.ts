@@ -1,13 +1,17 @@
+import type { Job } from 'bullmq';
+import type { CheckpointDoc } from '../store/models.js';
 import { dispatchOfStep } from './agent-job.js';
 import type { EngineDeps } from './deps.js';
 import { jobId } from './ids.js';
 import { dueCheckpointIds } from './timers.js';
+import { type ToldEvent, toldKey } from './told.js';
 
 export interface ReconcileReport {
   passes: number;
   agentJobs: number;
   timers: number;
   decisions: number;
+  notifications: number;
   claimsSwept: number;
   runsCompacted: number;
 }
@@ -16,14 +20,20 @@ export interface ReconcileReport {
 export interface ReconcilerState {
   /** Decisions before this were checked; null: check the whole look-back (at start, and every hour). */
   decisionsCheckedUntil: Date | null;
+  /** Pending checkpoints created before this were checked for lost notifications; null: the whole look-back. */
+  announcementsCheckedUntil: Date | null;
   lastFullCheck: number;
   lastHousekeeping: number;
+  /** The checkpoint channels this worker runs (email, slack): whose deliveries it makes sure of. */
+  channels: readonly string[];
 }
 
-export const newReconcilerState = (): ReconcilerState => ({
+export const newReconcilerState = (channels: readonly string[] = []): ReconcilerState => ({
   decisionsCheckedUntil: null,
+  announcementsCheckedUntil: null,
   lastFullCheck: 0,
   lastHousekeeping: 0,
+  channels,
 });
 
 const PAGE = 200;
@@ -47,6 +57,7 @@ export async function reconcile(deps: EngineDeps, state = newReconcilerState()):
     agentJobs: 0,
     timers: 0,
     decisions: 0,
+    notifications: 0,
     claimsSwept: 0,
     runsCompacted: 0,
   };
@@ -54,7 +65,10 @@ export async function reconcile(deps: EngineDeps, state = newReconcilerState()):
   const settled = now.getTime() - deps.settings.reconcileGraceMs;
   await restoreRunsInFlight(deps, settled, report);
   await restoreStepTimers(deps, now, report);
-  await restoreDecisions(deps, state, now, report);
+  const full = state.decisionsCheckedUntil === null || Date.now() - state.lastFullCheck >= HOUR;
+  await restoreDecisions(deps, state, now, full, report);
+  await restoreAnnouncements(deps, state, now, full, report);
+  if (full) state.lastFullCheck = Date.now();
   for (const checkpointId of await dueCheckpointIds(deps)) {
     // A tag of its own: the timer's delayed job (same due time) may still sit in Redis, waiting for real time.
     await deps.queues.enqueueNotify(checkpointId, 'timer', `sweep-${now.getTime()}`);
@@ -68,7 +82,10 @@ export async function reconcile(deps: EngineDeps, state = newReconcilerState()):
       1_000,
     );
   }
-  const restored = report.passes + report.agentJobs + report.timers + report.decisions;
+  const restored = report.passes + report.agentJobs + report.timers + report.decisions + report.notifications;
+  for (const kind of ['passes', 'agentJobs', 'timers', 'decisions', 'notifications'] as const) {
+    if (report[kind] > 0) deps.metrics.reconcilerRestored.inc({ kind }, report[kind]);
+  }
   if (restored > 0) deps.logger.info(report, 'reconciler restored jobs');
   return report;
 }
@@ -143,8 +160,13 @@ async function restoreStepTimers(deps: EngineDeps, now: Date, report: ReconcileR
   await deps.engineStore.dropWakeups(done);
 }
 
-async function restoreDecisions(deps: EngineDeps, state: ReconcilerState, now: Date, report: ReconcileReport) {
-  const full = state.decisionsCheckedUntil === null || Date.now() - state.lastFullCheck >= HOUR;
+async function restoreDecisions(
+  deps: EngineDeps,
+  state: ReconcilerState,
+  now: Date,
+  full: boolean,
+  report: ReconcileReport,
+) {
   const since = full
     ? new Date(now.getTime() - deps.settings.journalRetentionMs)
     : (state.decisionsCheckedUntil ?? new Date(0));
@@ -158,12 +180,73 @@ async function restoreDecisions(deps: EngineDeps, state: ReconcilerState, now: D
     for (const cp of decided) {
       if (ended.has(`${cp.runId}/${cp.stepId}`)) continue;
       await deps.queues.enqueuePass(cp.runId, `cp-${cp._id}`);
+      deps.logger.info({ runId: cp.runId, checkpointId: cp._id }, 'reconciler resumed a decided checkpoint');
       report.decisions++;
     }
+    report.notifications += await restoreDeliveries(deps, state, decided, 'decided');
     if (decided.length < PAGE) break;
   }
   state.decisionsCheckedUntil = before;
-  if (full) state.lastFullCheck = Date.now();
+}
+
+/** Pending checkpoints created since the last round whose people some channel has not told yet. */
+async function restoreAnnouncements(
+  deps: EngineDeps,
+  state: ReconcilerState,
+  now: Date,
+  full: boolean,
+  report: ReconcileReport,
+) {
+  if (state.channels.length === 0) return;
+  const since =
+    full || state.announcementsCheckedUntil === null
+      ? new Date(now.getTime() - deps.settings.journalRetentionMs)
+      : state.announcementsCheckedUntil;
+  const before = new Date(now.getTime() - deps.settings.reconcileGraceMs);
+  for (let after = ''; ; ) {
+    const pending = await deps.engineStore.pendingCheckpoints(since, before, after, PAGE);
+    if (pending.length === 0) break;
+    after = pending[pending.length - 1]?._id ?? after;
+    report.notifications += await restoreDeliveries(deps, state, pending, 'created');
+    if (pending.length < PAGE) break;
+  }
+  state.announcementsCheckedUntil = before;
+}
+
+/**
+ * Puts back the channel deliveries of `event` that no channel recorded (told.ts) and no job is working on: the
+ * parent job fans out to one job per channel, so a parent still queued will do it, and a channel's job still
+ * waiting, retrying or running will too. A channel job that gave up is replaced; its channel delivers once per key.
+ */
+async function restoreDeliveries(
+  deps: EngineDeps,
+  state: ReconcilerState,
+  checkpoints: readonly CheckpointDoc[],
+  event: ToldEvent,
+): Promise<number> {
+  if (state.channels.length === 0 || checkpoints.length === 0) return 0;
+  const wanted = checkpoints.flatMap((cp) =>
+    state.channels.map((channel) => ({ cp, channel, runId: cp.runId, key: toldKey(cp._id, event, channel) })),
+  );
+  const told = await deps.engineStore.journalClaimsHeld(wanted);
+  let restored = 0;
+  for (const { cp, channel, runId, key } of wanted) {
+    if (told.has(`${runId}/${key}`)) continue;
+    const parentId = jobId(cp._id, event);
+    if (await isAtWork(await deps.queues.notify.getJob(parentId))) continue;
+    const child = await deps.queues.notify.getJob(jobId(parentId, event, channel));
+    if (await isAtWork(child)) continue;
+    await child?.remove().catch(() => {});
+    await deps.queues.enqueueChannelNotify(parentId, { checkpointId: cp._id, event, channel });
+    deps.logger.info({ checkpointId: cp._id, event, channel }, 'reconciler restored a notification');
+    restored++;
+  }
+  return restored;
+}
+
+async function isAtWork(job: Job | undefined): Promise<boolean> {
+  if (!job) return false;
+  return !['completed', 'failed', 'unknown'].includes(await job.getState());
 }
 
 /** One read of the runs queue instead of one per run. */

@@ -163,11 +163,15 @@ export interface EngineStore {
   dueCheckpoints(now: Date, limit: number): Promise<CheckpointDoc[]>;
   /** Checkpoints decided in [since, before), oldest first after `afterId` (the reconciler pages). */
   decidedCheckpoints(since: Date, before: Date, afterId: string, limit: number): Promise<CheckpointDoc[]>;
+  /** Checkpoints still pending that were created in [since, before), after `afterId` (the reconciler pages). */
+  pendingCheckpoints(since: Date, before: Date, afterId: string, limit: number): Promise<CheckpointDoc[]>;
 
   // Claims: "exactly one of us" on any store (a unique insert)
   claim(key: string, at: Date, intent?: unknown): Promise<boolean>;
   /** A claim recorded in a run's journal (JournalRecord `claim`), with its intent. */
   journalClaim(runId: string, key: string): Promise<{ at: Date; intent?: unknown } | null>;
+  /** Which of these journal claims exist, as `runId/key`, in one request. */
+  journalClaimsHeld(claims: readonly { runId: string; key: string }[]): Promise<Set<string>>;
 
   // Events
   insertEvent(doc: EventDoc): Promise<void>;

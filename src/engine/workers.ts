@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { type ConnectionOptions, type Job, Worker } from 'bullmq';
+import { outagesAreNotAttempts } from '../outage-retry.js';
+import { workerRedisOptions } from '../redis-connections.js';
 import type { CheckpointDoc } from '../store/models.js';
 import { agentBackoff, handleAgentJob } from './agent-job.js';
 import type { EngineDeps } from './deps.js';
@@ -7,6 +9,7 @@ import { runPass } from './pass.js';
 import { type AgentJob, type NotifyJob, QUEUE_NAMES, type RunJob } from './queues.js';
 import { newReconcilerState, reconcile } from './reconciler.js';
 import { runTimers } from './timers.js';
+import { recordTold } from './told.js';
 
 /** An outbound channel that shows checkpoints to people (email, Slack) and brings its messages in line after a decision. */
 export interface CheckpointChannel {
@@ -68,8 +71,14 @@ async function notifyOne(deps: EngineDeps, channels: readonly CheckpointChannel[
   const channel = channels.find((c) => c.name === job.channel);
   const cp = channel ? await deps.engineStore.getCheckpoint(job.checkpointId) : null;
   if (!channel || !cp) return;
-  if (job.event === 'created' && cp.status === 'pending') await channel.onCreated(cp);
-  if (job.event === 'decided') await channel.onDecided(cp);
+  if (job.event === 'created' && cp.status === 'pending') {
+    await channel.onCreated(cp);
+    await recordTold(deps, cp, 'created', channel.name);
+  }
+  if (job.event === 'decided') {
+    await channel.onDecided(cp);
+    await recordTold(deps, cp, 'decided', channel.name);
+  }
   if (job.event === 'progress' && cp.status === 'pending') await channel.onProgress?.(cp);
   if (job.event === 'reminder' && cp.status === 'pending' && job.n !== undefined) await channel.onReminder?.(cp, job.n);
   if (job.event === 'escalated') await channel.onEscalated?.(cp);
@@ -78,7 +87,8 @@ async function notifyOne(deps: EngineDeps, channels: readonly CheckpointChannel[
 export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningWorkers {
   // This process runs passes now: a decision made here may as well go on into its run's next pass (resume.ts).
   deps.settings.resumeInProcess = true;
-  const connection = deps.queues.connection.duplicate() as ConnectionOptions;
+  // Workers block on Redis and must wait out a disconnection, unlike the queues' fail-fast producer connection.
+  const connection = deps.queues.connection.duplicate(workerRedisOptions) as ConnectionOptions;
   const common = {
     connection,
     prefix: deps.queues.prefix,
@@ -92,14 +102,16 @@ export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningW
   setMaxListeners(0, aborts.signal);
   const runs = new Worker<RunJob>(
     QUEUE_NAMES.runs,
-    async (job: Job<RunJob>) => {
-      await runPass(deps, job.data.runId, { reason: job.data.reason });
-    },
+    (job: Job<RunJob>, token?: string) =>
+      outagesAreNotAttempts(deps, job, token, async () => {
+        await runPass(deps, job.data.runId, { reason: job.data.reason });
+      }),
     common,
   );
   const agents = new Worker<AgentJob>(
     QUEUE_NAMES.agents,
-    (job: Job<AgentJob>) => handleAgentJob(deps, job, aborts.signal),
+    (job: Job<AgentJob>, token?: string) =>
+      outagesAreNotAttempts(deps, job, token, () => handleAgentJob(deps, job, aborts.signal)),
     {
       ...common,
       settings: { backoffStrategy: agentBackoff(deps.settings.agentBackoffMs) },
@@ -107,14 +119,17 @@ export function startWorkers(deps: EngineDeps, options: WorkerOptions): RunningW
   );
   const notify = new Worker<NotifyJob>(
     QUEUE_NAMES.notify,
-    (job: Job<NotifyJob>) => notifyChannels(deps, options.channels, job.data, job.id ?? job.name),
+    (job: Job<NotifyJob>, token?: string) =>
+      outagesAreNotAttempts(deps, job, token, () =>
+        notifyChannels(deps, options.channels, job.data, job.id ?? job.name),
+      ),
     common,
   );
   for (const w of [runs, agents, notify]) {
     w.on('failed', (job, err) => deps.logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
     w.on('error', (err) => deps.logger.error({ queue: w.name, err: err.message }, 'worker error'));
   }
-  const reconcilerState = newReconcilerState();
+  const reconcilerState = newReconcilerState(options.channels.map((c) => c.name));
   // One round at a time: a caller asking for a round while one runs gets a round that starts after it.
   let round: Promise<void> = Promise.resolve();
   let queued = 0;

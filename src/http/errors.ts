@@ -1,5 +1,6 @@
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { messagePage } from '../../templates/layout.js';
+import type { DependencyHealth } from '../dependency-health.js';
 import {
   AlreadyDecided,
   CountersignError,
@@ -9,6 +10,7 @@ import {
   NotFound,
   Retryable,
 } from '../errors.js';
+import { type Dependency, infrastructureFault } from '../infra-errors.js';
 import { sendPage } from './pages.js';
 
 /**
@@ -24,6 +26,17 @@ export class HttpProblem extends Error {
   ) {
     super(message);
   }
+}
+
+/** How long a client is asked to wait during an outage; the monitor probes every second, so a few suffice. */
+const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+function unavailable(dependency: Dependency): ErrorResponse {
+  return {
+    status: 503,
+    body: { error: 'unavailable', message: `${dependency} is unreachable; try again shortly`, dependency },
+    headers: { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
+  };
 }
 
 export interface ErrorResponse {
@@ -55,7 +68,10 @@ function bodyParserProblem(err: unknown): HttpProblem | undefined {
   return undefined;
 }
 
-/** The one place where errors become HTTP statuses. Anything unrecognised is a 500 with no details. */
+/**
+ * The one place where errors become HTTP statuses. Anything unrecognised is a 500 with no details; an outage
+ * (the store or Redis unreachable, however deep the driver's error is wrapped) is a 503 the client may retry.
+ */
 function responseOf(err: unknown, requestId: string): ErrorResponse {
   const problem = err instanceof HttpProblem ? err : bodyParserProblem(err);
   if (problem) {
@@ -65,6 +81,8 @@ function responseOf(err: unknown, requestId: string): ErrorResponse {
       headers: problem.headers,
     };
   }
+  const fault = infrastructureFault(err);
+  if (fault) return unavailable(fault.dependency);
   if (err instanceof CountersignError) {
     const base = { error: err.code, message: err.message };
     if (err instanceof InvalidInput) return { status: 400, body: { ...base, issues: err.issues }, headers: {} };
@@ -101,12 +119,9 @@ function wantsHtml(req: Request): boolean {
   return req.accepts(['json', 'html']) === 'html';
 }
 
-export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
-  if (res.headersSent) return next(err);
+/** Writes `out` as a page for browsers and as JSON for everyone else. */
+function sendError(req: Request, res: Response, out: ErrorResponse): void {
   const requestId = res.locals.requestId ?? '';
-  const out = responseOf(err, requestId);
-  if (out.status >= 500) res.locals.log?.error({ err }, 'request failed');
-  else res.locals.log?.debug({ status: out.status, code: out.body.error }, 'request refused');
   res.set(out.headers);
   if (wantsHtml(req)) {
     const title = out.status >= 500 ? 'Something went wrong' : 'This request could not be completed';
@@ -116,7 +131,38 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
     return;
   }
   res.status(out.status).json(out.body);
-};
+}
+
+/** The 503 of a request refused because `dependency` is known to be down. */
+export function sendUnavailable(req: Request, res: Response, dependency: Dependency): void {
+  sendError(req, res, unavailable(dependency));
+}
+
+/**
+ * Every error ends here; an outage is also told to the monitor, so the next requests are refused at once. An
+ * error nobody recognised is checked against the dependencies before it becomes a 500: drivers do not always say
+ * that a socket closed under them (the MongoDB driver lets a bare EPIPE through), and during an outage a client
+ * must be told to retry, never that the request failed.
+ */
+export function errorHandler(health?: Pick<DependencyHealth, 'report' | 'verify'>): ErrorRequestHandler {
+  return async (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    let out = responseOf(err, res.locals.requestId ?? '');
+    const fault = infrastructureFault(err);
+    if (fault) {
+      health?.report(err);
+      res.locals.log?.warn({ dependency: fault.dependency, err: fault.message }, 'request met an outage');
+    } else if (out.status === 500) {
+      const down = await health?.verify().catch(() => undefined);
+      if (down) {
+        out = unavailable(down);
+        res.locals.log?.warn({ dependency: down, err }, 'request failed while a dependency does not answer');
+      } else res.locals.log?.error({ err }, 'request failed');
+    } else if (out.status < 500) res.locals.log?.debug({ status: out.status, code: out.body.error }, 'request refused');
+    if (res.headersSent) return next(err);
+    sendError(req, res, out);
+  };
+}
 
 export const notFoundHandler: RequestHandler = (_req, _res, next) => {
   next(new HttpProblem(404, 'not_found', 'no such route'));

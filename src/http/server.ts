@@ -3,6 +3,7 @@ import { dashboardRoutes } from './dashboard.js';
 import type { HttpDeps, HttpRoutes } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { observe } from './observe.js';
+import { refuseDuringOutage } from './outage.js';
 
 export type { HttpDeps, HttpRoutes } from './deps.js';
 
@@ -17,9 +18,10 @@ export function createHttpApp(deps: HttpDeps, routes: readonly HttpRoutes[]): Ex
   // Query strings are flat key=value; nested objects (`a[b]=c`) only widen what validation must consider.
   app.set('query parser', 'simple');
   app.use(observe(deps.metrics, deps.logger));
+  if (deps.health) app.use(refuseDuringOutage(deps.health));
   for (const r of routes) app.use(r(deps));
   app.use(dashboardRoutes(deps));
   app.use(notFoundHandler);
-  app.use(errorHandler);
+  app.use(errorHandler(deps.health));
   return app;
 }

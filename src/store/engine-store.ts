@@ -373,6 +373,15 @@ export function createEngineStore(store: Store): EngineStore {
         .exec();
     },
 
+    pendingCheckpoints(since, before, afterId, limit) {
+      return store.checkpoints
+        .find({ status: 'pending', createdAt: { $gte: since, $lt: before }, _id: { $gt: afterId } })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<CheckpointDoc[]>()
+        .exec();
+    },
+
     claim: (key, at, intent) =>
       insertOne(db.collection<{ _id: string; at: Date; intent?: unknown }>('claims'), {
         _id: key,
@@ -382,6 +391,13 @@ export function createEngineStore(store: Store): EngineStore {
     async journalClaim(runId, key) {
       const doc = await journal.findOne({ _id: claimId(runId, key) });
       return doc ? { at: doc.at as Date, ...(doc.intent === undefined ? {} : { intent: doc.intent }) } : null;
+    },
+
+    async journalClaimsHeld(claims) {
+      if (claims.length === 0) return new Set();
+      const ids = new Map(claims.map((c) => [claimId(c.runId, c.key), `${c.runId}/${c.key}`]));
+      const docs = await journal.find({ _id: { $in: [...ids.keys()] } }, { projection: { _id: 1 } }).toArray();
+      return new Set(docs.flatMap((d) => ids.get(String(d._id)) ?? []));
     },
 
     async insertEvent(doc) {

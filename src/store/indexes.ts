@@ -76,6 +76,11 @@ export const INDEXES: readonly IndexSpec[] = [
   },
   {
     collection: 'checkpoints',
+    keys: { status: 1, createdAt: 1 },
+    why: 'reconciler: pending checkpoints created since its last round, whose people may not have been told',
+  },
+  {
+    collection: 'checkpoints',
     keys: { 'timers.dueAt': 1 },
     why: 'reconciler: checkpoints with a reminder or timeout due (timers.dueAt <= now)',
   },

@@ -8,9 +8,10 @@ import {
   type EngineSettings,
 } from '../../src/engine/deps.js';
 import { noFailpoints } from '../../src/engine/failpoints.js';
-import { createQueues, redisConnection } from '../../src/engine/queues.js';
+import { createQueues } from '../../src/engine/queues.js';
 import { type Workflow, workflowRegistry } from '../../src/engine/workflow.js';
 import { createMetrics } from '../../src/metrics.js';
+import { producerRedis, untilReady } from '../../src/redis-connections.js';
 import { createEngineStore } from '../../src/store/engine-store.js';
 import { openStore } from '../../src/store/models.js';
 import { redisUrl, testMongoUri, uniquePrefix } from './env.js';
@@ -37,11 +38,14 @@ export async function testEngineDeps(options: {
   const store = await openStore(testMongoUri(options.label));
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   let offsetMs = 0;
+  // As the app makes it: fails fast during an outage, its duplicates (the workers') wait one out.
+  const redis = producerRedis(redisUrl());
+  await untilReady(redis);
   const deps: EngineDeps = {
     store,
     engineStore: createEngineStore(store),
     inflight: new Set(),
-    queues: createQueues(redisConnection(redisUrl()), uniquePrefix(options.label)),
+    queues: createQueues(redis, uniquePrefix(options.label)),
     workflows: workflowRegistry(...options.workflows),
     agents: options.agents ?? agentRegistry(),
     runner: options.runner({ store, logger }),

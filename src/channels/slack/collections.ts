@@ -22,6 +22,8 @@ export interface SlackEventDoc {
   _id: string; // Events API event_id, or `msg:${channel}:${ts}` for a message seen through two event types
   type: string;
   at: Date;
+  /** The queue job that took the claim: a retry of that job (its worker died mid-way) may go on with it. */
+  owner?: string;
 }
 
 export interface SlackIntakeDoc {
@@ -67,7 +69,10 @@ export function slackCollections(conn: Connection) {
     conn.models.SlackEvent ??
     conn.model<SlackEventDoc>(
       'SlackEvent',
-      new Schema<SlackEventDoc>({ _id: String, type: String, at: Date }, { ...opts, collection: 'slack_events' }),
+      new Schema<SlackEventDoc>(
+        { _id: String, type: String, at: Date, owner: String },
+        { ...opts, collection: 'slack_events' },
+      ),
     );
   const intakes =
     conn.models.SlackIntake ??
@@ -121,8 +126,10 @@ export async function claimDelivery(db: SlackCollections, doc: SlackEventDoc): P
     await db.events.create(doc);
     return true;
   } catch (err) {
-    if (isDuplicateKey(err)) return false;
-    throw err;
+    if (!isDuplicateKey(err)) throw err;
+    // Taken already, perhaps by this same job on an attempt whose worker died before it finished or gave it back.
+    if (doc.owner === undefined) return false;
+    return (await db.events.exists({ _id: doc._id, owner: doc.owner })) !== null;
   }
 }
 

@@ -48,5 +48,5 @@ export interface SlackInbound {
   /** Registers every listener on a Bolt app (HTTP receiver or Socket Mode). */
   register(app: BoltApp, deps: SlackHandlerDeps): void;
   /** The queued half of Slack requests, run by the `slack` worker. */
-  handleJob(deps: SlackHandlerDeps, job: SlackJob): Promise<void>;
+  handleJob(deps: SlackHandlerDeps, job: SlackJob, jobId?: string): Promise<void>;
 }

@@ -136,7 +136,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps) {
           prefix: config.queuePrefix,
           concurrency: config.workerConcurrency,
           logger,
-          handle: (job) => deps.inbound.handleJob(handlerDeps, job),
+          handle: (job, jobId) => deps.inbound.handleJob(handlerDeps, job, jobId),
         }),
       );
       bolt

@@ -2,6 +2,7 @@ import { type Connection, type Model, Schema } from 'mongoose';
 import { z } from 'zod';
 import type { Failpoints } from '../../engine/failpoints.js';
 import { NonRetryable, Retryable } from '../../errors.js';
+import { throughOutage } from '../../outage-retry.js';
 import { isDuplicateKey, type Store } from '../../store/models.js';
 import type { Outbox } from './outbox.js';
 
@@ -218,5 +219,8 @@ export async function postInThreadOnce(
 }
 
 async function markDone(store: Pick<Store, 'effects'>, _id: string, ts: string) {
-  await store.effects.updateOne({ _id }, { $set: { status: 'done', detail: { ts }, updatedAt: new Date() } });
+  // Posted: a `done` lost to an outage would have the next try post it again.
+  await throughOutage(() =>
+    store.effects.updateOne({ _id }, { $set: { status: 'done', detail: { ts }, updatedAt: new Date() } }),
+  );
 }

@@ -1,6 +1,7 @@
 import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { outagesAreNotAttempts } from '../../outage-retry.js';
 import type { SlackJob } from './deps.js';
 
 const SLACK_QUEUE = 'slack';
@@ -8,6 +9,8 @@ const SLACK_QUEUE = 'slack';
 /** The queue that lets every Slack request be acknowledged at once: clicks, mentions and App Home work wait here. */
 export function createSlackQueue(connection: Redis, prefix: string) {
   const queue = new Queue<SlackJob>(SLACK_QUEUE, { connection: connection as ConnectionOptions, prefix });
+  // Redis errors are the dependency monitor's to report (src/dependency-health.ts); unheard, BullMQ prints each one.
+  queue.on('error', () => {});
   return {
     queue,
     async enqueue(job: SlackJob, options: { delayMs?: number; jobId?: string } = {}) {
@@ -38,14 +41,20 @@ export function startSlackWorker(o: {
   prefix: string;
   concurrency: number;
   logger: Logger;
-  handle(job: SlackJob): Promise<void>;
+  health?: { report(err: unknown): boolean };
+  /** `jobId` is the same on every attempt of one job, so a retry can tell its own claims from another's. */
+  handle(job: SlackJob, jobId: string | undefined): Promise<void>;
 }) {
   const connection = o.connection.duplicate() as ConnectionOptions;
-  const worker = new Worker<SlackJob>(SLACK_QUEUE, (job: Job<SlackJob>) => o.handle(job.data), {
-    connection,
-    prefix: o.prefix,
-    concurrency: o.concurrency,
-  });
+  const worker = new Worker<SlackJob>(
+    SLACK_QUEUE,
+    (job: Job<SlackJob>, token?: string) => outagesAreNotAttempts(o, job, token, () => o.handle(job.data, job.id)),
+    {
+      connection,
+      prefix: o.prefix,
+      concurrency: o.concurrency,
+    },
+  );
   worker.on('failed', (job, err) =>
     o.logger.warn({ queue: SLACK_QUEUE, jobId: job?.id, err: err.message }, 'job failed'),
   );

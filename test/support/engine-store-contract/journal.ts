@@ -186,6 +186,19 @@ export function journalCases(ctx: ContractContext): void {
       expect((await es.loadJournal(runId)).lastPass).toMatchObject({ gen: 11, owner: 'pass-11', released: false });
     });
 
+    it('journalClaimsHeld: which of many claims exist, across runs, in one request', async () => {
+      const [a, b] = [fresh('run'), fresh('run')];
+      expect(await es.journalClaimsHeld([])).toEqual(new Set());
+      await es.append([claim(a, 'told:cp-1:created:email', null), claim(b, 'told:cp-2:created:slack', null)]);
+      const held = await es.journalClaimsHeld([
+        { runId: a, key: 'told:cp-1:created:email' },
+        { runId: a, key: 'told:cp-1:created:slack' },
+        { runId: b, key: 'told:cp-2:created:slack' },
+        { runId: b, key: 'told:cp-1:created:email' },
+      ]);
+      expect(held).toEqual(new Set([`${a}/told:cp-1:created:email`, `${b}/told:cp-2:created:slack`]));
+    });
+
     it("records a claim in a run's journal once, per run, apart from the steps", async () => {
       const [runId, other] = [fresh('run'), fresh('run')];
       expect(await es.journalClaim(runId, 'checkpoint-v2')).toBeNull();

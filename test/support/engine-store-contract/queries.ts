@@ -202,6 +202,27 @@ export function queryCases(ctx: ContractContext): void {
       });
     });
 
+    it('pendingCheckpoints: still pending, created in [since, before), by id after afterId, in pages', async () => {
+      await ctx.alone(async ({ engineStore }) => {
+        const since = at(HOUR);
+        const before = at(2 * HOUR);
+        const docs = [
+          checkpointDoc('p-1', 'r', { createdAt: new Date(since.getTime() - 1) }),
+          checkpointDoc('p-2', 'r', { createdAt: before }),
+          checkpointDoc('p-3', 'r', { createdAt: new Date(before.getTime() - 1) }),
+          checkpointDoc('p-4', 'r', { createdAt: since }),
+          checkpointDoc('p-5', 'r', { createdAt: at(HOUR + MINUTE) }),
+          decided('p-6', 'r', at(HOUR + MINUTE)),
+          checkpointDoc('p-7', 'r', { createdAt: at(HOUR + MINUTE), status: 'cancelled' }),
+        ];
+        for (const doc of docs) await engineStore.insertCheckpoint(doc);
+        const page = async (afterId: string) => ids(await engineStore.pendingCheckpoints(since, before, afterId, 2));
+        expect(await page('')).toEqual(['p-3', 'p-4']);
+        expect(await page('p-4')).toEqual(['p-5']);
+        expect(await page('p-5')).toEqual([]);
+      });
+    });
+
     it('listCheckpoints: by status, by decision time, at most the limit', async () => {
       await ctx.alone(async ({ engineStore }) => {
         const docs = [
