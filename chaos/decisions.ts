@@ -2,7 +2,7 @@ import { verifyApprovalToken } from '../src/approvals/tokens.js';
 import { blockActions } from '../test/support/slack-payloads.js';
 import { slackHeaders } from '../test/support/slack-sign.js';
 import type { SlackStandin } from '../test/support/slack-standin.js';
-import type { MailCapture } from './mail-capture.js';
+import type { SmtpCapture } from '../test/support/smtp-capture.js';
 
 export type DecisionChannel = 'api' | 'slack' | 'link';
 
@@ -33,7 +33,7 @@ export interface DecisionTargets {
   appSecret: string;
   slackSigningSecret: string;
   slack: SlackStandin;
-  smtp: MailCapture;
+  smtp: Pick<SmtpCapture, 'messages'>;
   approvalsChannel: string;
   /** A member of the approvals channel: clicks come from this user. */
   slackApprover: string;

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ephemeralPort } from '../src/services/net.js';
 import { BOT_TOKEN, type SlackStandin, startSlackStandin } from '../test/support/slack-standin.js';
+import { type SmtpCapture, startSmtpCapture } from '../test/support/smtp-capture.js';
 import { type ChaosService, startChaosFerretdb, startChaosRedis } from './chaos-services.js';
 import { type DecisionChannel, type DecisionRecord, sendDecision } from './decisions.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { type FaultRunner, runFaults } from './faults.js';
 import { channelPlan, type InboundRecord, sendInbound } from './intake.js';
 import { checkInvariants } from './invariants.js';
-import { type MailCapture, startMailCapture } from './mail-capture.js';
 import { observeStore, type Snapshot } from './observe.js';
 import { type AppProcesses, appProcesses } from './processes.js';
 import { between, seededRandom } from './random.js';
@@ -121,7 +121,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const p of [APPROVER, REPORTER]) slack.addUser(p);
     slack.addChannel(APPROVALS, [APPROVER.id]);
     slack.addChannel(SUPPORT, [REPORTER.id]);
-    const smtp = await startMailCapture();
+    const smtp = await startSmtpCapture();
     closers.push(() => smtp.close());
     const mailbox = await startMailbox(join(dir, 'dovecot'));
     closers.push(() => mailbox.stop());
@@ -209,7 +209,7 @@ interface Rig {
   proxies: Record<'mongo' | 'redis', FaultProxy>;
   services: Record<'mongo' | 'redis', ChaosService>;
   slack: SlackStandin;
-  smtp: MailCapture;
+  smtp: SmtpCapture;
   mailbox: Mailbox;
   procs: AppProcesses;
   health: HealthWatch;
@@ -413,7 +413,7 @@ async function drive(rig: Rig): Promise<ChaosReport> {
     t0,
     decisions: [...decisions.values()],
     snapshot: final,
-    mails: rig.smtp.messages,
+    mails: rig.smtp.messages.map((m) => ({ messageId: m.messageId, effect: m.headers['x-countersign-effect'] })),
     slackPosts: rig.slack.callsTo('chat.postMessage').map((c) => ({
       channel: String(c.args.channel ?? ''),
       blocks: Array.isArray(c.args.blocks) ? c.args.blocks : [],

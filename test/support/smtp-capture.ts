@@ -82,6 +82,8 @@ export async function startSmtpCapture(opts: SmtpCaptureOptions = {}): Promise<S
     },
   });
 
+  // A client that dies mid-message (a worker SIGKILLed while sending) resets its connection; that is no failure of ours.
+  server.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
