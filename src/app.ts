@@ -36,6 +36,7 @@ import { createMetrics } from './metrics.js';
 import { buildCatalogue, type ConfiguredRouting, type WorkflowListing } from './modules/catalogue.js';
 import type { DigestSection, UseCaseModule } from './modules/types.js';
 import { type OfflineModel, startOfflineModel } from './offline-model/index.js';
+import { throughOutage } from './outage-retry.js';
 import { producerRedis, untilReady } from './redis-connections.js';
 import {
   agentModel,
@@ -97,6 +98,9 @@ export interface App {
  * The platform: builds connections, clients and channels and hands them down, and registers what the modules
  * bring. It names no use case and no handler; the composition root (compose.ts) passes both in.
  */
+/** How long a starting process waits for the store before it gives up (and its supervisor starts it again). */
+const STARTUP_PATIENCE_MS = 120_000;
+
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const logger =
@@ -105,9 +109,17 @@ export async function createApp(options: AppOptions): Promise<App> {
       level: config.logLevel,
       redact: ['*.apiKey', '*.token', '*.password', '*.secret', 'req.headers.authorization'],
     });
-  const store = await openStore(config.mongodbUri);
+  // A process started during an outage (a deploy, a restart by its supervisor) waits for the store to return.
+  const store = await throughOutage(
+    () => openStore(config.mongodbUri),
+    STARTUP_PATIENCE_MS,
+    (ms) => {
+      logger.warn({ retryInMs: ms }, 'waiting for the store to answer');
+      return new Promise((r) => setTimeout(r, ms));
+    },
+  );
   // The platform's indexes and the modules' own; every query is checked against these lists (store-indexes test).
-  await ensureIndexes(store, moduleIndexes(options.modules));
+  await throughOutage(() => ensureIndexes(store, moduleIndexes(options.modules)), STARTUP_PATIENCE_MS);
   // Fails fast while Redis is away (requests answer 503); its duplicates are the workers' patient connections.
   const redis = producerRedis(config.redisUrl);
   // The monitor follows its errors; this listener stays after the monitor lets go, for errors during shutdown.

@@ -1,4 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
@@ -8,6 +11,7 @@ import { infrastructureFault } from '../src/infra-errors.js';
 import { outageDelayMs } from '../src/outage-retry.js';
 import { APPROVER, hasPendingCheckpoint, isFinished, startTestApp, type TestApp } from './support/app.js';
 import { type EngineHarness, startEngineHarness, waitFor } from './support/engine-harness.js';
+import { hostOf, startTcpGate, type TcpGate } from './support/tcp-gate.js';
 
 /** What the MongoDB driver throws when the server went away mid-request (the class name is what counts). */
 function storeOutage(): Error {
@@ -174,5 +178,53 @@ describe('outages around agents and notifications (the real app)', () => {
     await t.workers?.reconcileNow();
     await t.workers?.reconcileNow();
     expect(toApprover()).toBe(1);
+  });
+});
+
+describe('a worker started while the store is away', () => {
+  let t: TestApp;
+  let gate: TcpGate;
+  let child: ChildProcess | undefined;
+  beforeAll(async () => {
+    // HTTP only in this process: the runs can go on only in the worker started below.
+    t = await startTestApp({ label: 'outage-boot', workers: false });
+    gate = await startTcpGate(hostOf(t.env.MONGODB_URI ?? ''));
+  });
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await gate?.stop();
+    await t?.close();
+  });
+
+  it('waits for the store instead of exiting, then does the work', async () => {
+    gate.shut();
+    child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', 'worker'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, ...t.env, MONGODB_URI: gate.in(t.env.MONGODB_URI ?? ''), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const exited = once(child, 'exit');
+    await waitFor(
+      'the worker to wait for the store',
+      async () => out.includes('waiting for the store to answer'),
+      60_000,
+    );
+    expect(child.exitCode).toBeNull();
+    gate.open();
+    const runId = await waitFor('the webhook accepted', async () => {
+      const res = await t.webhook('card-dispute', {
+        ...SAMPLE_DISPUTES.needsReview,
+        customerEmail: 'boot@example.com',
+      });
+      return res.status === 202 ? ((await res.json()) as { runId: string }).runId : null;
+    });
+    expect((await t.waitForRun(runId, hasPendingCheckpoint, 120_000)).status).toBe('waiting');
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    await exited;
   });
 });

@@ -538,7 +538,11 @@ export async function openStore(uri: string): Promise<Store> {
     // Command monitoring lets the bench and the index test count and read every request (request-log.ts).
     monitorCommands: true,
   });
-  await connection.asPromise();
+  // A connection that never came up must not keep retrying in the background of a caller that tries again.
+  await connection.asPromise().catch(async (err: unknown) => {
+    await connection.close(true).catch(() => {});
+    throw err;
+  });
   const models = defineModels(connection);
   return { connection, ...models, close: () => connection.close() };
 }

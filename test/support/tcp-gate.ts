@@ -49,7 +49,7 @@ export async function startTcpGate(target: { host: string; port: number }): Prom
     shut() {
       shut = true;
       // A reset, not a FIN: the MongoDB driver (7.8) can hang for good on a write to a socket the peer half-closed
-      // (its monitor then never checks the server again); a reset is seen at once. See the report of issue 10.
+      // (its monitor then never checks the server again); a reset is seen at once. See docs/design.md, "Outages".
       for (const s of sockets) s.resetAndDestroy();
     },
     open() {
