@@ -61,6 +61,8 @@ const REDIS_MESSAGES = [
  */
 const SOCKET_CODES = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_WRITE_AFTER_END', 'ERR_STREAM_DESTROYED']);
 const MONGO_DRIVER_FRAME = /[\\/]node_modules[\\/]mongodb[\\/]lib[\\/]/;
+/** ioredis, too, can reject a command with the socket's own error when the connection resets under it. */
+const IOREDIS_FRAME = /[\\/]node_modules[\\/]ioredis[\\/]/;
 
 interface ErrorLike {
   name?: unknown;
@@ -89,6 +91,9 @@ function one(err: ErrorLike): InfrastructureFault | undefined {
   const stack = typeof err.stack === 'string' ? err.stack : '';
   if (typeof err.code === 'string' && SOCKET_CODES.has(err.code) && MONGO_DRIVER_FRAME.test(stack)) {
     return { dependency: 'mongo', message };
+  }
+  if (typeof err.code === 'string' && SOCKET_CODES.has(err.code) && IOREDIS_FRAME.test(stack)) {
+    return { dependency: 'redis', message };
   }
   // mongoose buffers commands while disconnected and gives up with a plain MongooseError.
   if (name === 'MongooseError' && /buffering timed out/.test(message)) return { dependency: 'mongo', message };

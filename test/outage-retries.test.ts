@@ -42,6 +42,15 @@ describe('what counts as an outage', () => {
       infrastructureFault(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
     ).toBeUndefined();
     expect(infrastructureFault('Connection is closed.')).toBeUndefined();
+    // A socket's own error counts when a driver's frame threw it, not when the model server or SMTP did.
+    const reset = (frame: string) =>
+      Object.assign(new Error('read ECONNRESET'), {
+        code: 'ECONNRESET',
+        stack: `Error: read ECONNRESET\n    at ${frame}:1:1`,
+      });
+    expect(infrastructureFault(reset('/app/node_modules/ioredis/built/Redis.js'))?.dependency).toBe('redis');
+    expect(infrastructureFault(reset('/app/node_modules/mongodb/lib/cmap/connection.js'))?.dependency).toBe('mongo');
+    expect(infrastructureFault(reset('/app/node_modules/nodemailer/lib/smtp-connection/index.js'))).toBeUndefined();
   });
 
   it('backs off from half a second up to thirty, with jitter', () => {

@@ -82,7 +82,8 @@ export async function startDigest(o: DigestOptions): Promise<{ queue: Queue; clo
         const result = await sendDigest(o, recipient, String(job.opts.timestamp ?? job.timestamp));
         o.logger.info({ result }, 'digest');
       }),
-    { ...opts, connection: workerConnection as ConnectionOptions, concurrency: 1 },
+    // A digest whose worker died is sent by the next one (its send is once per slot), not given up after one stall.
+    { ...opts, connection: workerConnection as ConnectionOptions, concurrency: 1, maxStalledCount: 10 },
   );
   worker.on('failed', (_job, err) => o.logger.warn({ err: err.message }, 'digest failed'));
   return {

@@ -53,6 +53,10 @@ export function startSlackWorker(o: {
       connection,
       prefix: o.prefix,
       concurrency: o.concurrency,
+      // A job whose worker died is taken up again; only a job that keeps killing workers is given up. BullMQ's
+      // default (1) lost Slack mentions in the chaos suite, where workers die every few seconds; nothing in the
+      // store would bring such a job back.
+      maxStalledCount: 10,
     },
   );
   worker.on('failed', (job, err) =>
