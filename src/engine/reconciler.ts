@@ -38,6 +38,8 @@ export const newReconcilerState = (channels: readonly string[] = []): Reconciler
 
 const PAGE = 200;
 const HOUR = 3_600_000;
+/** How far before its last bound each round looks again, for documents written after the time they carry. */
+const LATE_WRITES_MS = 5 * 60_000;
 
 /**
  * MongoDB is the truth; Redis only schedules. This puts back every job the journal implies and Redis lacks, asking
@@ -167,9 +169,12 @@ async function restoreDecisions(
   full: boolean,
   report: ReconcileReport,
 ) {
+  // A decision's time is when it was made, and its write can land later (a claim rolled forward after its writer
+  // died, an outage between the two): each round looks back a while before its last bound, so a late write is
+  // still found within minutes, not at the next full look-back.
   const since = full
     ? new Date(now.getTime() - deps.settings.journalRetentionMs)
-    : (state.decisionsCheckedUntil ?? new Date(0));
+    : new Date((state.decisionsCheckedUntil ?? new Date(0)).getTime() - LATE_WRITES_MS);
   // Decisions younger than the grace are still being resumed by the process that made them.
   const before = new Date(now.getTime() - deps.settings.reconcileGraceMs);
   for (let after = ''; ; ) {
@@ -201,7 +206,7 @@ async function restoreAnnouncements(
   const since =
     full || state.announcementsCheckedUntil === null
       ? new Date(now.getTime() - deps.settings.journalRetentionMs)
-      : state.announcementsCheckedUntil;
+      : new Date(state.announcementsCheckedUntil.getTime() - LATE_WRITES_MS);
   const before = new Date(now.getTime() - deps.settings.reconcileGraceMs);
   for (let after = ''; ; ) {
     const pending = await deps.engineStore.pendingCheckpoints(since, before, after, PAGE);
