@@ -3,9 +3,11 @@ import { refundsModule } from './agents/refunds/module.js';
 import { agreementRoutes } from './handlers/agreement.js';
 import { apiRoutes } from './handlers/api.js';
 import { approvalRoutes } from './handlers/approvals.js';
+import { autonomyRoutes } from './handlers/autonomy.js';
 import { delegationRoutes } from './handlers/delegations.js';
 import { emailReviewRoutes } from './handlers/email/review.js';
 import { startEmailIntake } from './handlers/email/start.js';
+import { evalRoutes } from './handlers/evals.js';
 import { healthRoutes } from './handlers/health.js';
 import { handleSlackJob, registerSlackHandlers } from './handlers/slack/index.js';
 import { webhookRoutes } from './handlers/webhooks.js';
@@ -27,6 +29,8 @@ export const inbound: InboundAdapters = {
     emailReviewRoutes,
     workflowRoutes,
     agreementRoutes,
+    evalRoutes,
+    autonomyRoutes,
     delegationRoutes,
     apiRoutes,
     approvalRoutes,

@@ -35,6 +35,10 @@ export interface BenchParams {
   emailSamples: number;
   /** Timed samples per operation and size for the embedded store's own costs (fewer when one takes seconds). */
   storeSamples: number;
+  /** Cases of the eval phase (`countersign eval card-dispute` on the module's cases, repeated). */
+  evalCases: number;
+  /** Only the eval phase: a few minutes instead of the whole bench. */
+  evalOnly: boolean;
   quick: boolean;
   full: boolean;
   out: string;
@@ -56,6 +60,8 @@ const DEFAULTS: BenchParams = {
   emailBacklog: 1_000,
   emailSamples: 50,
   storeSamples: 20,
+  evalCases: 200,
+  evalOnly: false,
   quick: false,
   full: false,
   out: 'docs/benchmarks.md',
@@ -79,6 +85,7 @@ const QUICK: Partial<BenchParams> = {
   emailBacklog: 50,
   emailSamples: 10,
   storeSamples: 10,
+  evalCases: 50,
   cloneTo: QUICK_WAITING,
 };
 
@@ -86,6 +93,7 @@ const FULL: Partial<BenchParams> = { cloneTo: 100_000 };
 
 /** docs/benchmarks.md keeps the last complete run (issue 9), so a quick run writes its report elsewhere. */
 const QUICK_OUT = join(tmpdir(), 'countersign-bench-quick.md');
+const EVAL_ONLY_OUT = join(tmpdir(), 'countersign-bench-eval.md');
 
 const NUMERIC: Record<string, keyof BenchParams> = {
   '--runs': 'runs',
@@ -103,29 +111,35 @@ const NUMERIC: Record<string, keyof BenchParams> = {
   '--email-backlog': 'emailBacklog',
   '--email-samples': 'emailSamples',
   '--store-samples': 'storeSamples',
+  '--eval-cases': 'evalCases',
 };
 
 export const USAGE = `npm run bench -- [--quick | --full] [--runs N] [--waiting N] [--decisions N] [--decisions-at-once N]
   [--fanout-runs N] [--fanout-latency MS] [--flows N] [--in-flight N] [--worker-concurrency N] [--max-eta S]
-  [--clone-to N] [--slack-clicks N] [--email-backlog N] [--email-samples N] [--store-samples N] [--out FILE]
+  [--clone-to N] [--slack-clicks N] [--email-backlog N] [--email-samples N] [--store-samples N]
+  [--eval-cases N] [--eval-only] [--out FILE]
 --quick: small counts and 2,000 waiting runs (10,000 adds minutes on FerretDB/SQLite), report in the
   temp folder unless --out; default: 10,000 waiting runs; --full: 100,000.
+--eval-only: only the eval phase (200 cases by default), report in the temp folder unless --out.
 WORKER_CONCURRENCY, RUN_LEASE_MS and RECONCILE_INTERVAL_MS are the production defaults unless --worker-concurrency is given.`;
 
 export function parseArgs(argv: string[]): BenchParams {
   const quick = argv.includes('--quick');
   const full = argv.includes('--full');
+  const evalOnly = argv.includes('--eval-only');
   if (quick && full) throw new Error(`--quick and --full exclude each other\n${USAGE}`);
   const params: BenchParams = {
     ...DEFAULTS,
     ...(quick ? { ...QUICK, out: QUICK_OUT } : {}),
     ...(full ? FULL : {}),
+    ...(evalOnly ? { out: EVAL_ONLY_OUT } : {}),
+    evalOnly,
     quick,
     full,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
-    if (flag === '--quick' || flag === '--full') continue;
+    if (flag === '--quick' || flag === '--full' || flag === '--eval-only') continue;
     const [name, inline] = flag.includes('=') ? flag.split('=', 2) : [flag, undefined];
     const value = inline ?? argv[++i];
     if (name === '--out' && value) {

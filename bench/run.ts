@@ -14,6 +14,7 @@ import { benchEmailIntake } from './email-intake.js';
 import { type BenchApp, benchConfig, startBenchApp, waitForCount } from './harness.js';
 import { canForceGc, usedMemory } from './memory.js';
 import { measureCeiling } from './phase-ceiling.js';
+import { measureEval } from './phase-eval.js';
 import { measureFanout } from './phase-fanout.js';
 import { type IdleResult, idleBreakdown, measureIdle } from './phase-idle.js';
 import { DECISION_BUDGET, measureResume, RESUME_GOAL_RTT } from './phase-resume.js';
@@ -29,6 +30,9 @@ import { count, fmt } from './stats.js';
 import { measureStoreCost } from './store-cost.js';
 import { probeStore } from './store-probe.js';
 
+const EVAL_METHOD =
+  'Eval: the card-dispute module’s own cases repeated to `--eval-cases` (ids suffixed per round) through `runEval`, the runner `countersign eval` uses, with its default concurrency (4) and the offline model at its default latency (150 ms per request); the judge grades each reply. Overhead per case: 40 of the cases again, one at a time, with the model answering at 0 ms.';
+
 const METHOD = [
   'All figures come from one process and one run, with RUN_LEASE_MS, RECONCILE_INTERVAL_MS and WORKER_CONCURRENCY at their production defaults (stated at the top). The store and the machine may be shared with other work (tests): compare request counts across runs, times only within one.',
   'Store requests: every command the app’s own MongoDB client sends, seen through the driver’s command monitoring (`logStoreRequests` in src/store/request-log.ts; handshakes, heartbeats and sessions left out). The bench polls, probes and copies on a second connection, so none of its own requests are counted. Counts hold for MongoDB and FerretDB alike, unlike times.',
@@ -41,6 +45,7 @@ const METHOD = [
   'Reconciler passes: after the idle window and the check that a copy resumes, the workers (and their interval timer) stop and, once no request of the app is in flight, `reconcile` is called twice with one state: the first pass (whole decision look-back, housekeeping), then the steady one; each timed, counted and bounded at 10 minutes.',
   'Waiting runs: real runs (agents ran, checkpoint pending), started with a bounded window of runs in progress; the rest are copies of real waiting runs (bench/clone-waiting.ts: the run, every `steps` document of its journal and its checkpoints, ids rewritten, inserted in batches). Then the queues drain, the idle window runs, one copy is decided and must complete, the reconciler passes are timed (below), and memory is read (RSS after a forced GC; Redis `MEMORY USAGE` over `SCAN` of the bench prefix).',
   'Embedded store costs: a scratch collection shaped like `steps` (index on `runId`), filled by insertMany in batches of 1,000 to 1,000 documents and to the number of documents `runs` and `steps` hold at the end of the bench; with the app’s workers stopped, at each size, one at a time, the p50 of insertOne, findOne by `_id`, find on `runId`, updateOne on `_id` + `status`, deleteOne by `_id` (each capped at 15 s of samples once it has three). Dropped afterwards.',
+  EVAL_METHOD,
   'Ceiling: BullMQ FlowProducer flows (1 parent + 3 children) with no-op workers, measured first, on the same Redis, with the app’s worker concurrency.',
 ];
 
@@ -205,14 +210,18 @@ async function main(): Promise<number> {
     });
     const concurrency = bc.config.workerConcurrency;
 
-    phase(`phase 5 (run first, on an empty prefix): BullMQ ceiling, ${params.flows} flows of parent + 3 children`);
-    const ceiling = await measureCeiling({
-      redisUrl,
-      prefix: names.ceilingPrefix,
-      flows: params.flows,
-      concurrency,
-      inFlight: params.inFlight,
-    });
+    // First, on its own empty prefix, before the app adds load (not needed for --eval-only).
+    const measureFlows = () => {
+      phase(`phase 5 (run first, on an empty prefix): BullMQ ceiling, ${params.flows} flows of parent + 3 children`);
+      return measureCeiling({
+        redisUrl,
+        prefix: names.ceilingPrefix,
+        flows: params.flows,
+        concurrency,
+        inFlight: params.inFlight,
+      });
+    };
+    const firstCeiling = params.evalOnly ? undefined : await measureFlows();
 
     phase('starting the app (createApp, offline model in-process, SMTP sink)');
     bench = await startBenchApp(bc);
@@ -224,6 +233,31 @@ async function main(): Promise<number> {
       concurrency,
     });
     note(defaults);
+
+    if (params.evalOnly) {
+      phase(`eval: ${params.evalCases} card-dispute cases on the offline model`);
+      const evals = await measureEval(b, 'card-dispute', params.evalCases);
+      phase('results');
+      process.stdout.write(`\n${defaults}\n\n${table(evals.rows)}\n`);
+      await writeReport(
+        params.out,
+        markdown({
+          summary: evals.rows,
+          rows: evals.rows,
+          charts: [],
+          params,
+          argv,
+          machine: machine(redisVersion, 'see the full bench'),
+          method: [EVAL_METHOD],
+          observations: [],
+          defaults,
+        }),
+      );
+      note(`wrote ${params.out}`);
+      return 0;
+    }
+
+    const ceiling = firstCeiling ?? (await measureFlows());
 
     phase(
       `phase 0: idle store requests with no run, over two reconcile intervals (${fmt((2 * settings.reconcileIntervalMs) / 1000)} s)`,
@@ -287,6 +321,9 @@ async function main(): Promise<number> {
       charts: [],
     };
 
+    phase(`phase 9: eval of ${params.evalCases} card-dispute cases on the offline model`);
+    const evals = await measureEval(b, 'card-dispute', params.evalCases);
+
     const waitingTotal = Math.max(params.waiting, params.cloneTo);
     phase(
       `phase 4: fill up to ${count(waitingTotal)} waiting runs (${params.waiting} real) and measure what they cost`,
@@ -316,12 +353,22 @@ async function main(): Promise<number> {
       unit: '',
       notes: `${fmt(throughput.runsPerSecond)} runs/s ÷ ${fmt(ceiling.flowsPerSecond)} flows/s; a run also makes ${fmt(throughput.requestsPerRun)} store requests, 7 model calls over HTTP and 2 emails`,
     };
-    const phases: PhaseResult[] = [throughput, fanout, resume, waiting, ceiling, slackAck, emailPhase, storeCost];
+    const phases: PhaseResult[] = [
+      throughput,
+      fanout,
+      resume,
+      waiting,
+      ceiling,
+      slackAck,
+      emailPhase,
+      evals,
+      storeCost,
+    ];
     const rows = [
       ...throughput.rows,
       ...resume.rows,
       ...idleRows,
-      ...[fanout, waiting, ceiling, slackAck, emailPhase, storeCost].flatMap((p) => p.rows),
+      ...[fanout, waiting, ceiling, slackAck, emailPhase, evals, storeCost].flatMap((p) => p.rows),
       fraction,
       storeRow,
     ];

@@ -29,11 +29,12 @@ import { createQueues } from './engine/queues.js';
 import type { Engine } from './engine/types.js';
 import { type RunningWorkers, startWorkers } from './engine/workers.js';
 import { workflowRegistry } from './engine/workflow.js';
+import { offlineJudgeResponder } from './evals/offline-judge.js';
 import { refuseInFront } from './http/outage.js';
 import { pingStore } from './http/probes.js';
 import { createHttpApp, type HttpRoutes } from './http/server.js';
 import { createMetrics } from './metrics.js';
-import { buildCatalogue, type ConfiguredRouting, type WorkflowListing } from './modules/catalogue.js';
+import { buildCatalogue, type ConfiguredRouting, type EvalTarget, type WorkflowListing } from './modules/catalogue.js';
 import type { DigestSection, UseCaseModule } from './modules/types.js';
 import { type OfflineModel, startOfflineModel } from './offline-model/index.js';
 import { throughOutage } from './outage-retry.js';
@@ -44,6 +45,7 @@ import {
   routeEmail,
   unknownWorkflowProblems,
   workflowAutonomyCeilings,
+  workflowSliceRules,
 } from './settings.js';
 import { createEngineStore } from './store/engine-store.js';
 import { moduleIndexes } from './store/indexes.js';
@@ -89,6 +91,14 @@ export interface App {
   /** The modules' sections of the manager digest. */
   digestSections(period: { from: Date; to: Date }): Promise<DigestSection[]>;
   offlineModel: OfflineModel | undefined;
+  /** What `countersign eval` runs: workflows with their suites, and the agent runtime bound to a chosen model. */
+  evals: {
+    target(workflow: string): EvalTarget | undefined;
+    suiteNames(): string[];
+    runnerFor(
+      model: string | undefined,
+    ): { runner: AgentRunner; model: string; provider: string } | { problem: string };
+  };
   startWorkers(): RunningWorkers;
   listen(port?: number): Promise<Server>;
   close(): Promise<void>;
@@ -215,7 +225,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     offlineModel = await startOfflineModel({
       port: 0,
       latencyMs: config.offlineModelLatencyMs,
-      responders: catalogue.responders,
+      // The eval judge is the platform's own agent: offline, evals grade replies by its rules.
+      responders: [...catalogue.responders, offlineJudgeResponder],
     });
     baseURL = offlineModel.baseUrl;
   } else {
@@ -227,13 +238,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const settings = config.settings;
   const choosesModels =
     Object.keys(settings.agents).length > 0 || Object.values(settings.workflows).some((w) => w.agents !== undefined);
+  const providers = providersFromSettings(revealProviders(settings), {});
   runner = createAgentRunner({
     client,
     defaultModel: config.modelName,
     store,
     logger,
     metrics,
-    providers: providersFromSettings(revealProviders(settings), {}),
+    providers,
     ...(choosesModels
       ? {
           chooseModel: (agent: string, workflow: string | undefined) => agentModel(settings, workflow, agent),
@@ -268,6 +280,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       journalRetentionMs: config.journalRetentionMs,
       autonomyCeiling: config.autonomy,
       workflowAutonomy: workflowAutonomyCeilings(config.settings),
+      sliceAutonomy: workflowSliceRules(config.settings),
+      sliceBands: config.settings.autonomy,
       ...options.settings,
     },
   };
@@ -320,6 +334,38 @@ export async function createApp(options: AppOptions): Promise<App> {
     demoSamples: catalogue.demoSamples,
     digestSections: catalogue.digestSections,
     offlineModel,
+    evals: {
+      target(name) {
+        const workflow = workflows.get(name);
+        if (!workflow) return undefined;
+        const module = catalogue.listing().find((w) => w.name === name)?.module ?? '';
+        return catalogue.evalSuites.get(name) ?? { module, workflow, suite: { cases: [] } };
+      },
+      suiteNames: () => [...catalogue.evalSuites.keys()],
+      runnerFor(model) {
+        if (model === undefined) return { runner: runner as AgentRunner, model: config.modelName, provider: 'default' };
+        // `provider:model` picks a configured provider; a bare name is a model of the default one (OPENAI_*).
+        const colon = model.indexOf(':');
+        const provider = colon > 0 ? model.slice(0, colon) : undefined;
+        const name = colon > 0 ? model.slice(colon + 1) : model;
+        if (name === '') return { problem: `--model "${model}" names no model` };
+        if (provider !== undefined && !providers.some((p) => p.name === provider))
+          return {
+            problem: `--model "${model}": no provider "${provider}" is configured (known: ${['default', ...providers.map((p) => p.name)].join(', ')})`,
+          };
+        const bound = createAgentRunner({
+          client,
+          defaultModel: name,
+          store,
+          logger,
+          metrics,
+          providers,
+          // Every agent on the named model, whatever the configuration or the agent itself names.
+          chooseModel: () => ({ provider, model: name }),
+        });
+        return { runner: bound, model: name, provider: provider ?? 'default' };
+      },
+    },
     startWorkers() {
       const w = startWorkers(deps, {
         concurrency: config.workerConcurrency,

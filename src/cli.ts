@@ -1,6 +1,9 @@
 import type { App, AppOptions } from './app.js';
+import { runAutonomyCommand } from './autonomy/command.js';
+import { sliceOf } from './autonomy/slices.js';
 import { type Config, ConfigError, parseEnv } from './config.js';
 import { runDemo } from './demo.js';
+import { type EvalHost, evalCommand } from './evals/command.js';
 import type { WorkflowListing } from './modules/catalogue.js';
 import type { UseCaseModule } from './modules/types.js';
 import { runServicesCommand } from './services/command.js';
@@ -18,6 +21,10 @@ const USAGE = `usage: countersign <command>
   worker                 queue workers only; run as many as you like
   services up|down|env   local Redis and a MongoDB-compatible server for development
   workflows [--json]     the registered workflows: module, what starts them, input fields (--json: JSON Schema)
+  eval <workflow> …      runs the workflow's agents on eval cases, scores them, writes a report, gates regressions
+  eval export <workflow> writes decided checkpoints as eval cases (JSONL)
+  autonomy [--json]      the autonomy boundary per workflow and kind of case, and what the evidence recommends
+  autonomy apply|set|revert …  a person moves the boundary (recorded with who and why; see autonomy help)
   demo                   everything, with the offline model and a mail catcher, and one sample run per module
 `;
 
@@ -97,6 +104,24 @@ function workflowTable(rows: readonly WorkflowListing[]): string {
   return table.map((r) => r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')).join('\n');
 }
 
+/** The app as `countersign eval` uses it: no workers, no HTTP; closed when the command ends. */
+async function evalHost(platform: Platform): Promise<EvalHost | number> {
+  const config = loadConfig(process.env);
+  if (typeof config === 'number') return config;
+  const app = await buildApp(platform, config);
+  if (typeof app === 'number') return app;
+  const bands = config.settings.autonomy;
+  return {
+    store: app.store,
+    journals: app.deps.engineStore,
+    target: app.evals.target,
+    suiteNames: app.evals.suiteNames,
+    runnerFor: app.evals.runnerFor,
+    sliceOf: (facts) => sliceOf(facts, bands),
+    close: () => app.close(),
+  };
+}
+
 export async function main(argv: string[], platform: Platform): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -120,6 +145,33 @@ export async function main(argv: string[], platform: Platform): Promise<number> 
       }
       return 0;
     }
+    case 'eval':
+      return evalCommand(rest, () => evalHost(platform), {
+        out: process.stdout,
+        err: process.stderr,
+        cwd: process.cwd(),
+      });
+    case 'autonomy':
+      return runAutonomyCommand(
+        rest,
+        async () => {
+          const config = loadConfig(process.env);
+          if (typeof config === 'number') return config;
+          const app = await buildApp(platform, config);
+          if (typeof app === 'number') return app;
+          return {
+            deps: {
+              store: app.store,
+              settings: config.settings,
+              ceiling: config.autonomy,
+              workflows: app.workflowListing().map((w) => w.name),
+              now: () => new Date(),
+            },
+            close: () => app.close(),
+          };
+        },
+        { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) },
+      );
     case 'start':
     case 'serve':
     case 'worker': {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ANY, normalizeBand, patternProblems } from './autonomy/slices.js';
 import { Secret } from './secret.js';
 
 /**
@@ -95,9 +96,33 @@ const agentChoiceSchema = z.strictObject({
 });
 const agentsSchema = z.record(nameKey('agent'), agentChoiceSchema).default({});
 
+const bandName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(40)
+  .transform((band) => normalizeBand(band));
+
+/** A level for one kind of case (autonomy boundary): band names from `autonomy.*Bands`; an omitted field is any. */
+const sliceRuleSchema = z.strictObject({
+  outcome: z
+    .string()
+    .trim()
+    .regex(/^[^/\s]{1,60}$/, { error: 'expected an outcome of 1-60 characters without spaces or "/"' })
+    .optional(),
+  confidence: bandName.optional(),
+  amount: bandName.optional(),
+  autonomy: z.enum(AUTONOMY_LEVELS),
+});
+
 const workflowSchema = z.strictObject({
   /** This workflow's ceiling; `AUTONOMY` still caps every workflow. */
   autonomy: z.enum(AUTONOMY_LEVELS).optional(),
+  /**
+   * Levels for kinds of case, overriding `autonomy` for matching cases in either direction (never above AUTONOMY).
+   * The most specific entry wins; a grant a person applied (`countersign autonomy`) beats an entry as specific.
+   */
+  slices: z.array(sliceRuleSchema).max(100).optional(),
   stages: stagesSchema.optional(),
   requireRejectReason: z.boolean().optional(),
   reminders: z
@@ -161,31 +186,101 @@ const providerSchema = z
   })
   .refine((p) => !(p.apiKey && p.apiKeyEnv), { error: 'give apiKey or apiKeyEnv, not both' });
 
-export const settingsSchema = z.strictObject({
-  groups: z.record(nameKey('group'), memberList).default({}),
-  workflows: z.record(nameKey('workflow'), workflowSchema).default({}),
-  /** Deployment-wide agent choices; `workflows.<name>.agents` overrides them for that workflow. */
-  agents: agentsSchema,
-  routing: z
+/** Increasing cut points: each one starts a band. */
+const cutPoints = (what: string, item: z.ZodNumber, defaults: number[]) =>
+  z
+    .array(item)
+    .min(1)
+    .max(12)
+    .refine((cuts) => cuts.every((c, i) => i === 0 || c > (cuts[i - 1] as number)), {
+      error: `expected ${what} cut points in increasing order, each once`,
+    })
+    .default(defaults);
+
+/** The autonomy boundary on evidence: when to recommend raising or lowering a slice, and how cases are sliced. */
+const autonomySchema = z.strictObject({
+  bar: z
     .strictObject({
-      email: z.array(emailRouteSchema).default([]),
-      slack: z
-        .strictObject({
-          commands: z
-            .record(
-              z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'expected a lowercase word (letters, digits, "-")' }),
-              nameKey('workflow'),
-            )
-            .default({}),
-        })
-        .prefault({}),
+      /** The Wilson lower bound of agreement a slice must reach. */
+      minAgreement: z
+        .number()
+        .gt(0, { error: 'expected a share above 0' })
+        .max(1, { error: 'expected a share of at most 1' })
+        .default(0.98),
+      minCases: z.int().min(1).max(1_000_000).default(200),
+      /** Confidence level of the Wilson intervals. */
+      confidence: z
+        .number()
+        .gt(0.5, { error: 'expected a confidence level above 0.5' })
+        .lt(1, { error: 'expected a confidence level below 1' })
+        .default(0.95),
     })
     .prefault({}),
-  providers: z.record(nameKey('provider'), providerSchema).default({}),
-  console: z.strictObject({ users: z.array(z.email().transform((e) => e.toLowerCase())).default([]) }).prefault({}),
+  lower: z
+    .strictObject({
+      /** Lower a slice when the Wilson upper bound of its live agreement falls below this. */
+      below: z
+        .number()
+        .gt(0, { error: 'expected a share above 0' })
+        .max(1, { error: 'expected a share of at most 1' })
+        .default(0.9),
+      minCases: z.int().min(1).max(1_000_000).default(30),
+      windowDays: z.int().min(1).max(3_650).default(30),
+    })
+    .prefault({}),
+  confidenceBands: cutPoints(
+    'confidence',
+    z.number().gt(0, { error: 'expected a confidence above 0' }).lt(1, { error: 'expected a confidence below 1' }),
+    [0.7, 0.9],
+  ),
+  amountBands: cutPoints('amount', z.number().gt(0, { error: 'expected an amount above 0' }), [50, 250, 1000]),
 });
+
+export const settingsSchema = z
+  .strictObject({
+    groups: z.record(nameKey('group'), memberList).default({}),
+    workflows: z.record(nameKey('workflow'), workflowSchema).default({}),
+    /** Deployment-wide agent choices; `workflows.<name>.agents` overrides them for that workflow. */
+    agents: agentsSchema,
+    routing: z
+      .strictObject({
+        email: z.array(emailRouteSchema).default([]),
+        slack: z
+          .strictObject({
+            commands: z
+              .record(
+                z
+                  .string()
+                  .regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'expected a lowercase word (letters, digits, "-")' }),
+                nameKey('workflow'),
+              )
+              .default({}),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    providers: z.record(nameKey('provider'), providerSchema).default({}),
+    console: z.strictObject({ users: z.array(z.email().transform((e) => e.toLowerCase())).default([]) }).prefault({}),
+    autonomy: autonomySchema.prefault({}),
+  })
+  .superRefine((settings, ctx) => {
+    // Slice band names are only known once the bands are read, so they are checked against the file's own bands.
+    for (const [name, wf] of Object.entries(settings.workflows)) {
+      wf.slices?.forEach((rule, i) => {
+        const fields = [
+          ['confidence', { confidenceBand: rule.confidence ?? ANY }],
+          ['amount', { amountBand: rule.amount ?? ANY }],
+        ] as const;
+        for (const [field, pattern] of fields)
+          for (const message of patternProblems(pattern, settings.autonomy))
+            ctx.addIssue({ code: 'custom', path: ['workflows', name, 'slices', i, field], message });
+      });
+    }
+  });
 
 export type Settings = z.output<typeof settingsSchema>;
 export type WorkflowSettings = z.output<typeof workflowSchema>;
 export type StageSettings = z.output<typeof stageSchema>;
 export type ProviderSettings = Settings['providers'][string];
+export type SliceRuleSettings = z.output<typeof sliceRuleSchema>;
+export type AutonomySettings = z.output<typeof autonomySchema>;

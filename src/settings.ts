@@ -1,3 +1,5 @@
+import type { SliceRule } from './autonomy/boundary.js';
+import { ANY } from './autonomy/slices.js';
 import { ConfigError } from './config-error.js';
 import { Secret } from './secret.js';
 import {
@@ -24,6 +26,7 @@ export type { Env } from './settings-rules.js';
 export {
   AUTONOMY_LEVELS,
   type Autonomy,
+  type AutonomySettings,
   type ProviderSettings,
   type Settings,
   type StageSettings,
@@ -137,6 +140,19 @@ export function workflowSettings(settings: Settings, name: string): WorkflowSett
 export function workflowAutonomyCeilings(settings: Settings): Record<string, Autonomy> {
   const out: Record<string, Autonomy> = {};
   for (const [name, wf] of Object.entries(settings.workflows)) if (wf.autonomy) out[name] = wf.autonomy;
+  return out;
+}
+
+/** Per-workflow slice levels from the file (`workflows.<name>.slices`), as patterns in file order. */
+export function workflowSliceRules(settings: Settings): Record<string, SliceRule[]> {
+  const out: Record<string, SliceRule[]> = {};
+  for (const [name, wf] of Object.entries(settings.workflows)) {
+    if (!wf.slices?.length) continue;
+    out[name] = wf.slices.map((s) => ({
+      pattern: { outcome: s.outcome ?? ANY, confidenceBand: s.confidence ?? ANY, amountBand: s.amount ?? ANY },
+      level: s.autonomy,
+    }));
+  }
   return out;
 }
 

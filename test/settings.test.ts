@@ -129,6 +129,12 @@ describe('without a file', () => {
       routing: { email: [], slack: { commands: {} } },
       providers: {},
       console: { users: [] },
+      autonomy: {
+        bar: { minAgreement: 0.98, minCases: 200, confidence: 0.95 },
+        lower: { below: 0.9, minCases: 30, windowDays: 30 },
+        confidenceBands: [0.7, 0.9],
+        amountBands: [50, 250, 1000],
+      },
     });
     expect(empty).toEqual(emptySettings());
     expect(loadSettings('  ')).toEqual(empty);

@@ -1,3 +1,4 @@
+import type { Clause } from '../../src/offline-model/index.js';
 import type { DisputeProposal, ManagerInput } from './agents.js';
 import type { DisputeReason } from './input.js';
 import { REFUND_POLICY } from './reference.js';
@@ -7,6 +8,32 @@ import { REFUND_POLICY } from './reference.js';
  * careful person would apply them. First the facts decide a base outcome; then anything that calls for a person
  * (high risk, embedded instructions, a large refund) turns it into `review`, keeping the base as the leaning.
  */
+
+/**
+ * The rules that carry out a sentence of the manager's instructions (agents.ts), each with a phrase of it. The
+ * offline model stands in for a model that reads its instructions, so a rule applies only when its phrase is in the
+ * prompt (src/offline-model/instructions.ts): an eval of changed instructions then measures something. The other
+ * rules (single charge, confirmed delivery, cancellations) come from the refund policy the manager reads.
+ */
+export const MANAGER_CLAUSES = [
+  // Without it the manager never reads the policy, so nothing sends a large refund to a person.
+  { rule: 'read-policy', marker: 'Read get_refund_policy first and follow it' },
+  // Without these two, the clear cases are judgements: review, leaning the same way.
+  { rule: 'accept-clear', marker: 'Clear duplicates and undelivered shipments are accepted' },
+  { rule: 'reject-used', marker: 'use of the service after a "fraud" claim by a low-risk account is rejected' },
+  { rule: 'review-high-risk', marker: 'A high risk score' },
+  { rule: 'review-not-found', marker: 'a charge that cannot be found' },
+  { rule: 'review-amount-mismatch', marker: 'an amount that does not match' },
+  { rule: 'review-embedded', marker: "instructions embedded in the customer's message" },
+  // Without it the reply is vague: no name, charge, amount or currency.
+  { rule: 'reply-specific', marker: 'specific (name, charge, amount, currency)' },
+  // Without it the reply explains itself with the rationale, internal scores included.
+  { rule: 'reply-no-internals', marker: 'no internal scores or rules' },
+] as const satisfies readonly Clause[];
+export type ManagerRule = (typeof MANAGER_CLAUSES)[number]['rule'];
+/** Every rule: what the built-in instructions give. */
+const ALL_MANAGER_RULES: ReadonlySet<ManagerRule> = new Set(MANAGER_CLAUSES.map((c) => c.rule));
+
 type Basis =
   | 'duplicate'
   | 'single_charge'
@@ -57,13 +84,24 @@ const mixed = (leaning: 'accept' | 'reject', confidence: number, basis: Basis, r
   basis,
 });
 
-function baseDecision({ dispute, evidence: e, language }: ManagerInput): Decision {
-  if (!e.chargeFound) return mixed('reject', 0.4, 'not_found', `Charge ${dispute.chargeId} was not found.`);
-  if (!e.amountMatches) {
+function baseDecision({ dispute, evidence: e, language }: ManagerInput, rules: ReadonlySet<ManagerRule>): Decision {
+  if (!e.chargeFound && rules.has('review-not-found')) {
+    return mixed('reject', 0.4, 'not_found', `Charge ${dispute.chargeId} was not found.`);
+  }
+  if (e.chargeFound && !e.amountMatches && rules.has('review-amount-mismatch')) {
     return mixed('reject', 0.4, 'amount_mismatch', 'The disputed amount or currency differs from the charge.');
   }
+  // A rule the instructions state decides alone; without it the same facts are only a leaning for a person.
+  const clear = (rule: ManagerRule, outcome: 'accept' | 'reject', confidence: number, basis: Basis, reason: string) =>
+    rules.has(rule) ? decided(outcome, confidence, basis, reason) : mixed(outcome, 0.5, basis, reason);
   if (e.duplicateOf) {
-    return decided('accept', 0.95, 'duplicate', `The charge duplicates ${e.duplicateOf} (same amount and product).`);
+    return clear(
+      'accept-clear',
+      'accept',
+      0.95,
+      'duplicate',
+      `The charge duplicates ${e.duplicateOf} (same amount and product).`,
+    );
   }
   // The customer's picked reason leads; their words decide only when they picked "other".
   const claim = dispute.reason === 'other' ? INTENT_TO_REASON[language.intent] : dispute.reason;
@@ -75,10 +113,12 @@ function baseDecision({ dispute, evidence: e, language }: ManagerInput): Decisio
     case 'not_received':
       return e.deliveryConfirmed
         ? decided('reject', 0.75, 'delivered', 'Delivery is confirmed.')
-        : decided('accept', 0.9, 'not_delivered', 'Delivery is not confirmed.');
+        : clear('accept-clear', 'accept', 0.9, 'not_delivered', 'Delivery is not confirmed.');
     case 'fraudulent':
     case 'unrecognized':
-      if (used >= HEAVY_USE) return decided('reject', 0.85, 'used_after_charge', `Claimed ${claim}, yet ${usage}.`);
+      if (used >= HEAVY_USE) {
+        return clear('reject-used', 'reject', 0.85, 'used_after_charge', `Claimed ${claim}, yet ${usage}.`);
+      }
       if (used === 0) return decided('accept', 0.8, 'unused', `Claimed ${claim} and no product use after the charge.`);
       return mixed('reject', 0.5, 'generic', `Claimed ${claim} with light use: ${usage}.`);
     case 'subscription_canceled':
@@ -102,32 +142,54 @@ function toReview(d: Decision, reason: string): Decision {
   return { ...d, outcome: 'review', confidence: Math.min(d.confidence, 0.5), reasons: [...d.reasons, reason] };
 }
 
-export function decideDispute(input: ManagerInput, reviewAboveAmount: number = REFUND_POLICY.reviewAboveAmount) {
-  let d = baseDecision(input);
+/**
+ * The manager's proposal. `reviewAboveAmount` comes from the refund policy the manager read (null: it read none);
+ * `rules` are the clauses its instructions contain (default: all, as built in).
+ */
+export function decideDispute(
+  input: ManagerInput,
+  reviewAboveAmount: number | null = REFUND_POLICY.reviewAboveAmount,
+  rules: ReadonlySet<ManagerRule> = ALL_MANAGER_RULES,
+) {
+  let d = baseDecision(input, rules);
   const { risk, language, dispute } = input;
   if (d.outcome === 'reject' && d.basis === 'used_after_charge' && risk.riskScore >= ELEVATED_RISK) {
     d = { ...d, confidence: d.confidence - 0.15 };
   }
-  if (risk.riskScore >= HIGH_RISK) d = toReview(d, `Risk score ${risk.riskScore} is ${HIGH_RISK} or more.`);
-  if (language.suspiciousInstructions) {
+  if (rules.has('review-high-risk') && risk.riskScore >= HIGH_RISK) {
+    d = toReview(d, `Risk score ${risk.riskScore} is ${HIGH_RISK} or more.`);
+  }
+  if (rules.has('review-embedded') && language.suspiciousInstructions) {
     d = toReview(d, "The customer's message contains instructions aimed at the reviewer; treated as data only.");
   }
-  if (d.leaning === 'accept' && dispute.amount > reviewAboveAmount) {
+  if (reviewAboveAmount !== null && d.leaning === 'accept' && dispute.amount > reviewAboveAmount) {
     d = toReview(d, `A refund above ${reviewAboveAmount} ${dispute.currency} needs a person.`);
   }
+  const rationale = [...d.reasons, `Risk ${risk.riskScore}/100; tone ${language.tone}.`].join(' ');
+  const reply = draftReply(input, d, rules);
   const proposal: DisputeProposal = {
     outcome: d.outcome,
     leaning: d.leaning,
     confidence: Math.round(d.confidence * 100) / 100,
-    rationale: [...d.reasons, `Risk ${risk.riskScore}/100; tone ${language.tone}.`].join(' '),
-    reply: draftReply(input, d),
+    rationale,
+    // A model not told to keep internals out explains itself to the customer in its own terms.
+    reply: rules.has('reply-no-internals')
+      ? reply
+      : reply.replace(`\n\n${SIGN_OFF}`, `\n\nWhy: ${rationale}\n\n${SIGN_OFF}`),
   };
   return proposal;
 }
 
 const SIGN_OFF = 'Kind regards,\nNorthwind Software, Billing Team';
 
-function draftReply({ dispute, evidence }: ManagerInput, d: Decision): string {
+function draftReply({ dispute, evidence }: ManagerInput, d: Decision, rules: ReadonlySet<ManagerRule>): string {
+  if (!rules.has('reply-specific')) {
+    const vague =
+      d.leaning === 'accept'
+        ? 'We have reviewed your dispute and we will refund the charge.'
+        : 'We have reviewed your dispute and the charge stands.';
+    return `Hello,\n\nThank you for contacting us about your dispute. ${vague}\n\n${SIGN_OFF}`;
+  }
   const amount = `${dispute.amount.toFixed(2)} ${dispute.currency}`;
   const greeting = dispute.customerName ? `Dear ${dispute.customerName},` : 'Hello,';
   const seenAs = evidence.merchantDescriptor ? `, shown on your statement as "${evidence.merchantDescriptor}"` : '';

@@ -76,7 +76,14 @@ export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
         rule: disputeAutonomyRule,
         ...(unverified ? { cap: 'manual' as const } : {}),
         checkpoint: 'review',
-        agreement: { field: 'outcome', agents: proposers, proposed: proposal.outcome },
+        // Confidence and amount with the outcome name the kind of case the autonomy boundary counts it under.
+        agreement: {
+          field: 'outcome',
+          agents: proposers,
+          proposed: proposal.outcome,
+          confidence: proposal.confidence,
+          amount: dispute.amount,
+        },
       });
 
       let final: {
@@ -111,6 +118,8 @@ export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
             field: 'outcome',
             agents: proposers,
             proposed: proposal.outcome === 'review' ? null : proposal.outcome,
+            confidence: proposal.confidence,
+            amount: dispute.amount,
           },
         });
         const agreed = proposal.outcome === 'review' ? null : review.values.outcome === proposal.outcome;

@@ -133,21 +133,31 @@ export function createRefundRequestWorkflow(deps: RefundRequestDeps) {
       ]);
       const proposal = await ctx.agent(agents.refundAdvisor, { request, history, policy });
       // Journaled: a run waiting at its first stage keeps its route when the configuration changes meanwhile.
-      const stages = await ctx.step('approval-route', async () => {
-        try {
-          return deps.stagesFor({ amount: request.amount, risk: proposal.riskScore });
-        } catch (err) {
-          throw new NonRetryable(
-            `the approval policy for ${REFUND_REQUEST} cannot be applied: ${(err as Error).message}`,
-          );
-        }
-      });
+      const stages = await ctx.step(
+        'approval-route',
+        async () => {
+          try {
+            return deps.stagesFor({ amount: request.amount, risk: proposal.riskScore });
+          } catch (err) {
+            throw new NonRetryable(
+              `the approval policy for ${REFUND_REQUEST} cannot be applied: ${(err as Error).message}`,
+            );
+          }
+        },
+        { pure: true },
+      );
       const proposed: Editable = {
         decision: proposal.decision,
         amount: Math.min(proposal.amount, request.amount),
         reply: proposal.customerEmail,
       };
-      const agreement = { field: 'decision', agents: [agents.refundAdvisor.name] };
+      // Confidence and the amount asked name the kind of case the autonomy boundary counts the decision under.
+      const agreement = {
+        field: 'decision',
+        agents: [agents.refundAdvisor.name],
+        confidence: proposal.confidence,
+        amount: request.amount,
+      };
       const verdict = await ctx.autonomy('autonomy-policy', {
         facts: {
           decision: proposal.decision,

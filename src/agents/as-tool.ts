@@ -8,10 +8,11 @@ import { type Agent, defineTool, type Tool } from './define.js';
  * const manager = defineAgent({ ..., tools: [agentAsTool(languageAnalyst, { description: 'Classifies tone' })] });
  */
 export function agentAsTool<I, O>(agent: Agent<I, O>, options: { name?: string; description: string }): Tool<I, O> {
-  return defineTool({
+  const tool = defineTool({
     name: options.name ?? agent.name,
     description: options.description,
     input: agent.input,
     run: (args, ctx) => ctx.runAgent(agent, args),
   });
+  return { ...tool, agent };
 }

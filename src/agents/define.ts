@@ -17,6 +17,8 @@ export interface Tool<A = unknown, R = unknown> {
   readonly name: string;
   readonly description: string;
   readonly input: z.ZodType<A>;
+  /** The agent this tool runs (agentAsTool): the caller's version (src/agents/version.ts) covers its prompt too. */
+  readonly agent?: Agent<unknown, unknown>;
   run(args: A, ctx: ToolContext): Promise<R>;
 }
 

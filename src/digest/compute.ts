@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Engine } from '../engine/types.js';
 import type { DigestSection } from '../modules/types.js';
 import type { CheckpointDoc, Store } from '../store/models.js';
+import { type VersionChange, versionChanges } from './version-changes.js';
 
 /**
  * What a manager's digest says, computed from the checkpoints, the engine's agreement records (every workflow) and
@@ -28,6 +29,11 @@ export interface DigestData {
   usage: { calls: number; inputTokens: number; outputTokens: number; costUsd: number };
   /** Inbound mail in the period that started nothing: quarantined for a person to look at, or automatic mail. */
   mail: { quarantined: number; ignored: number; reasons: { reason: string; count: number }[] };
+  /**
+   * Per workflow, the latest change of an agent's version (prompt, schemas, tools or model) when it happened in the
+   * period, with agreement before and after it.
+   */
+  versionChanges: VersionChange[];
   /** The modules' own sections, in module order. */
   sections: DigestSection[];
 }
@@ -105,6 +111,7 @@ export async function computeDigest(deps: DigestDeps, recipient: string, from: D
     byWorkflow,
     usage,
     mail,
+    versionChanges: await versionChanges(deps.store, from, to),
     sections: (await deps.sections?.({ from, to })) ?? [],
   };
 }

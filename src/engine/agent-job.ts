@@ -1,6 +1,8 @@
 import type { Job } from 'bullmq';
 import { Types } from 'mongoose';
 import { type BufferedCallLog, bufferedCallLog } from '../agents/call-log.js';
+import type { Agent } from '../agents/define.js';
+import { agentVersion } from '../agents/version.js';
 import { NonRetryable, Retryable } from '../errors.js';
 import { isInfrastructureError } from '../infra-errors.js';
 import type { StepDoc } from '../store/models.js';
@@ -57,6 +59,7 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
       startedAt,
       finishedAt: deps.clock.now(),
       calls: logsOf(calls),
+      agentVersion: versionRun(agent, calls),
     };
   } catch (err) {
     // An outage met by a tool (the store or Redis away) says nothing about the agent: the job is tried again
@@ -73,7 +76,15 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
       throw err;
     }
     log.warn({ err: error.message }, 'agent step failed');
-    stepEnd = { status: 'failed', error, attempts: attempt, startedAt, finishedAt: error.at, calls: logsOf(calls) };
+    stepEnd = {
+      status: 'failed',
+      error,
+      attempts: attempt,
+      startedAt,
+      finishedAt: error.at,
+      calls: logsOf(calls),
+      agentVersion: versionRun(agent, calls),
+    };
   }
   // Outside the agent's try: a write that fails here is an outage, never the agent's failure.
   await end(deps, job.data, dispatch, stepEnd);
@@ -87,6 +98,15 @@ async function end(deps: EngineDeps, job: AgentJob, dispatch: AgentDispatch, ste
   await deps.engineStore.append([{ kind: 'end', runId: job.runId, stepId: job.stepId, end: stepEnd }]);
   deps.failpoints.hit(`agent-journaled:${dispatch.name}`);
   await deps.queues.enqueuePass(job.runId, `s${dispatch.seq}`);
+}
+
+/**
+ * The version of the agent as this step ran it: with the model its calls went to, which configuration may have chosen
+ * over the agent's own (the runtime journals it on every model call). A step that made no call hashes the agent's own.
+ */
+function versionRun(agent: Agent<unknown, unknown>, calls: BufferedCallLog): string {
+  const model = calls.modelCalls().find((c) => c.agent === agent.name)?.model;
+  return agentVersion(agent, model);
 }
 
 /** The calls with the ids to store them under, so copying them twice changes nothing. */

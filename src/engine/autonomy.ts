@@ -1,30 +1,78 @@
+import {
+  type ActiveGrant,
+  type BoundaryDecision,
+  boundaryLevel,
+  type SliceRule,
+  sliceOverride,
+} from '../autonomy/boundary.js';
+import { lowestLevel } from '../autonomy/levels.js';
+import { type SliceBands, sliceKey, sliceOf } from '../autonomy/slices.js';
 import type { Autonomy } from '../config.js';
+import type { CaseSlice } from '../evals/types.js';
 import type { AgreementDoc } from '../store/agreements.js';
-import type { CheckpointDoc, RunDoc } from '../store/models.js';
+import type { CheckpointDoc, RunDoc, StepDoc } from '../store/models.js';
 import { checkpointIdFor } from './ids.js';
 
-/** Autonomy levels in increasing order of what the AI may do without a person. */
-const AUTONOMY_ORDER: readonly Autonomy[] = ['manual', 'shadow', 'assisted', 'autonomous'];
-
-/** The lowest of the given levels: each one is a ceiling. */
-function minAutonomy(...levels: Autonomy[]): Autonomy {
-  const index = Math.min(...levels.map((l) => AUTONOMY_ORDER.indexOf(l)));
-  return AUTONOMY_ORDER[index] ?? 'manual';
+/** What the engine settings carry about autonomy (structural, so this module does not import the engine's deps). */
+interface AutonomySettings {
+  autonomyCeiling: Autonomy;
+  workflowAutonomy: Readonly<Record<string, Autonomy>>;
+  sliceAutonomy: Readonly<Record<string, readonly SliceRule[]>>;
+  sliceBands: SliceBands;
 }
 
 /**
  * The level in force for a workflow: its own level from settings (default `autonomous`, so the deployment decides),
  * capped by the deployment-wide ceiling (AUTONOMY) and by any cap the run adds (e.g. unverified mail: `manual`).
  */
-/** The two ceilings the engine settings carry (structural, so this module does not import the engine's deps). */
-interface AutonomyCeilings {
-  autonomyCeiling: Autonomy;
-  workflowAutonomy: Readonly<Record<string, Autonomy>>;
+export function autonomyInForce(settings: AutonomySettings, workflow: string, cap?: Autonomy): Autonomy {
+  const own = settings.workflowAutonomy[workflow] ?? 'autonomous';
+  return lowestLevel(own, settings.autonomyCeiling, cap ?? 'autonomous');
 }
 
-export function autonomyInForce(settings: AutonomyCeilings, workflow: string, cap?: Autonomy): Autonomy {
+/** The ceiling no slice goes above: AUTONOMY and the run's cap. */
+export function ceilingOf(settings: AutonomySettings, cap?: Autonomy): Autonomy {
+  return lowestLevel(settings.autonomyCeiling, cap ?? 'autonomous');
+}
+
+/** The slice of the case a verdict is about: only a verdict that names its proposal (`agreement`) has one. */
+export function sliceOfSpec(settings: AutonomySettings, spec: AutonomySpec<unknown>): CaseSlice | null {
+  const a = spec.agreement;
+  if (!a) return null;
+  return sliceOf(
+    { outcome: a.proposed, confidence: a.confidence ?? null, amount: a.amount ?? null },
+    settings.sliceBands,
+  );
+}
+
+/** What the boundary decided for one case, journaled with the verdict. */
+export interface VerdictBoundary extends BoundaryDecision {
+  slice: CaseSlice;
+  /** `accept/≥0.9/≤50` */
+  key: string;
+}
+
+/**
+ * The level of one case: the workflow's level, or the level of the most specific slice override (the file's
+ * `workflows.<name>.slices` and the grants in force), in either direction, never above AUTONOMY or the run's cap.
+ * `grants` is null when they were not read (the ceiling is `manual`, so nothing could raise the case).
+ */
+export function boundaryForCase(
+  settings: AutonomySettings,
+  workflow: string,
+  slice: CaseSlice,
+  grants: readonly ActiveGrant[] | null,
+  cap?: Autonomy,
+): VerdictBoundary {
   const own = settings.workflowAutonomy[workflow] ?? 'autonomous';
-  return minAutonomy(own, settings.autonomyCeiling, cap ?? 'autonomous');
+  const rules = settings.sliceAutonomy[workflow] ?? [];
+  const decision = boundaryLevel(
+    own,
+    ceilingOf(settings, cap),
+    sliceOverride(slice, rules, grants ?? []),
+    grants !== null,
+  );
+  return { ...decision, slice, key: sliceKey(slice) };
 }
 
 /** What a workflow's rule says about one proposal at the level in force. A pure function of its arguments. */
@@ -44,6 +92,11 @@ export interface AutonomyVerdict extends AutonomyRuling {
   /** The level in force when the verdict was first taken. */
   level: Autonomy;
   decidedAt: Date;
+  /**
+   * The case's slice and where its level came from (the workflow, the file's slices, a grant, or the ceiling).
+   * Absent on verdicts without `agreement` and on verdicts journaled before the autonomy boundary existed.
+   */
+  boundary?: VerdictBoundary;
 }
 
 export interface AutonomySpec<F> {
@@ -69,6 +122,10 @@ export interface AutonomySpec<F> {
     agents?: string[];
     /** The value that stands. */
     proposed: unknown;
+    /** The proposal's confidence (0..1): with `proposed` and `amount` it names the case's slice. */
+    confidence?: number | null;
+    /** The case's amount in major units, when it has one. */
+    amount?: number | null;
   };
 }
 
@@ -77,7 +134,7 @@ export function takeVerdict<F>(
   level: Autonomy,
   spec: AutonomySpec<F>,
   now: Date,
-  options: { personAsked?: boolean } = {},
+  options: { personAsked?: boolean; boundary?: VerdictBoundary } = {},
 ): AutonomyVerdict {
   const ruling = spec.rule(spec.facts, level);
   const mayAct = level === 'assisted' || level === 'autonomous';
@@ -87,13 +144,33 @@ export function takeVerdict<F>(
     wouldAutoDecide: ruling.wouldAutoDecide,
     reason: options.personAsked ? `${level}: a person was asked before this verdict was taken` : ruling.reason,
     decidedAt: now,
+    ...(options.boundary ? { boundary: options.boundary } : {}),
   };
+}
+
+const finiteOrNull = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+
+/**
+ * The versions of the named agents, from the run's journal: each agent's step records the version that produced its
+ * result. Agents without a recorded version (steps journaled before versions existed) are left out.
+ */
+function agentVersionsOf(agents: readonly string[], steps: Iterable<StepDoc>): Record<string, string> {
+  const wanted = new Set(agents);
+  const out: Record<string, string> = {};
+  for (const s of steps) {
+    if (s.kind === 'agent' && wanted.has(s.name) && typeof s.agentVersion === 'string') out[s.name] = s.agentVersion;
+  }
+  return out;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** The agreement record of a decided checkpoint, from the checkpoint document alone. */
-export function agreementOfCheckpoint(cp: CheckpointDoc, now: Date): AgreementDoc | null {
+/** The agreement record of a decided checkpoint, from the checkpoint document and the run's journal (versions). */
+export function agreementOfCheckpoint(
+  cp: CheckpointDoc,
+  now: Date,
+  steps: Iterable<StepDoc> = [],
+): AgreementDoc | null {
   const d = cp.decision;
   if (!d) return null;
   const spec = cp.agreement ?? { field: null, agents: [] };
@@ -122,6 +199,9 @@ export function agreementOfCheckpoint(cp: CheckpointDoc, now: Date): AgreementDo
     channel: d.channel,
     decidedAt: new Date(d.decidedAt),
     recordedAt: now,
+    confidence: finiteOrNull(spec.confidence),
+    amount: finiteOrNull(spec.amount),
+    versions: agentVersionsOf(spec.agents, steps),
   };
 }
 
@@ -134,6 +214,8 @@ export function verdictOf(stored: unknown): AutonomyVerdict {
     wouldAutoDecide: v.wouldAutoDecide,
     reason: v.reason,
     decidedAt: new Date(v.decidedAt),
+    // Verdicts journaled before the autonomy boundary have none.
+    ...(v.boundary ? { boundary: v.boundary } : {}),
   };
 }
 
@@ -148,6 +230,7 @@ export function policyAgreement(
   spec: NonNullable<AutonomySpec<unknown>['agreement']>,
   verdict: AutonomyVerdict,
   now: Date,
+  steps: Iterable<StepDoc> = [],
 ): AgreementDoc {
   return {
     _id: checkpointIdFor(run._id, checkpoint),
@@ -167,5 +250,8 @@ export function policyAgreement(
     channel: 'policy',
     decidedAt: verdict.decidedAt,
     recordedAt: now,
+    confidence: finiteOrNull(spec.confidence),
+    amount: finiteOrNull(spec.amount),
+    versions: agentVersionsOf(spec.agents ?? [], steps),
   };
 }

@@ -74,6 +74,8 @@ export function buildCheckpointDoc<E extends Record<string, unknown>>(
             field: spec.agreement.field ?? null,
             agents: spec.agreement.agents ?? [],
             ...(spec.agreement.proposed === undefined ? {} : { proposed: spec.agreement.proposed }),
+            ...(spec.agreement.confidence === undefined ? {} : { confidence: spec.agreement.confidence }),
+            ...(spec.agreement.amount === undefined ? {} : { amount: spec.agreement.amount }),
           },
         }
       : {}),

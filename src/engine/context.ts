@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Agent } from '../agents/define.js';
+import { activeGrants } from '../autonomy/grants.js';
 import { NonRetryable } from '../errors.js';
 import { isInfrastructureError } from '../infra-errors.js';
 import { recordAgreement } from '../store/agreements.js';
@@ -18,8 +19,12 @@ import {
   type AutonomyVerdict,
   agreementOfCheckpoint,
   autonomyInForce,
+  boundaryForCase,
+  ceilingOf,
   policyAgreement,
+  sliceOfSpec,
   takeVerdict,
+  type VerdictBoundary,
   verdictOf,
 } from './autonomy.js';
 import { approvedBy, buildCheckpointDoc, checkpointResult } from './checkpoints.js';
@@ -346,7 +351,7 @@ export class PassContext implements WorkflowContext {
           // (person, timeout, any channel) that is also retried until it succeeds: the step is completed only after
           // the record exists, and the reconciler re-runs a pass for any decided checkpoint whose step still waits.
           // The insert is unique on the checkpoint id, so a replay after a crash here writes nothing twice.
-          const agreement = agreementOfCheckpoint(cp, this.deps.clock.now());
+          const agreement = agreementOfCheckpoint(cp, this.deps.clock.now(), this.journal.values());
           if (agreement) await recordAgreement(this.deps.store, agreement);
           this.deps.failpoints.hit(`after-agreement:${id}`);
           const result = {
@@ -398,9 +403,13 @@ export class PassContext implements WorkflowContext {
       if (rec) {
         verdict = verdictOf(rec.result);
       } else {
-        const level = autonomyInForce(this.deps.settings, this.workflowName, spec.cap);
+        const boundary = await this.boundaryOf(spec);
+        const level = boundary?.level ?? autonomyInForce(this.deps.settings, this.workflowName, spec.cap);
         const checkpoint = spec.checkpoint ?? id;
-        const fresh = takeVerdict(level, spec, this.deps.clock.now(), { personAsked: this.journal.has(checkpoint) });
+        const fresh = takeVerdict(level, spec, this.deps.clock.now(), {
+          personAsked: this.journal.has(checkpoint),
+          ...(boundary ? { boundary } : {}),
+        });
         const records = fresh.auto && spec.agreement !== undefined;
         // A verdict that lets a proposal stand stays `running` until its agreement record exists (see below).
         const doc = this.newStep(id, 'autonomy', id, {
@@ -430,7 +439,14 @@ export class PassContext implements WorkflowContext {
         // replays to here and the insert changes nothing the second time.
         await recordAgreement(
           this.deps.store,
-          policyAgreement(this.header(), spec.checkpoint ?? id, spec.agreement, verdict, this.deps.clock.now()),
+          policyAgreement(
+            this.header(),
+            spec.checkpoint ?? id,
+            spec.agreement,
+            verdict,
+            this.deps.clock.now(),
+            this.journal.values(),
+          ),
         );
       }
       this.pending.push({
@@ -441,6 +457,20 @@ export class PassContext implements WorkflowContext {
       });
       return verdict;
     });
+  }
+
+  /**
+   * The autonomy boundary's say on this case: its slice, and the level of the most specific override. The grants in
+   * force are one indexed read, made only for a fresh verdict that names its proposal and only when the ceiling
+   * (AUTONOMY, the run's cap) leaves room above `manual`: below that no grant could change the level.
+   */
+  private async boundaryOf<F>(spec: AutonomySpec<F>): Promise<VerdictBoundary | null> {
+    const settings = this.deps.settings;
+    const slice = sliceOfSpec(settings, spec as AutonomySpec<unknown>);
+    if (!slice) return null;
+    const roomAbove = ceilingOf(settings, spec.cap) !== 'manual';
+    const grants = roomAbove ? await activeGrants(this.deps.store, this.workflowName) : null;
+    return boundaryForCase(settings, this.workflowName, slice, grants, spec.cap);
   }
 
   approval<E extends Record<string, unknown>>(id: string, spec: ApprovalSpec<E>): Promise<ApprovalResult<E>> {

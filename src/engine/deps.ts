@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Agent, AgentRunner } from '../agents/define.js';
+import type { SliceRule } from '../autonomy/boundary.js';
+import { DEFAULT_BANDS, type SliceBands } from '../autonomy/slices.js';
 import type { Autonomy } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { CheckpointDoc, Store } from '../store/models.js';
@@ -61,6 +63,10 @@ export interface EngineSettings {
   autonomyCeiling: Autonomy;
   /** Each workflow's own level (settings `workflows.<name>.autonomy`), capped by the ceiling; absent = the ceiling. */
   workflowAutonomy: Readonly<Record<string, Autonomy>>;
+  /** Levels for kinds of case per workflow (settings `workflows.<name>.slices`); grants come from the store. */
+  sliceAutonomy: Readonly<Record<string, readonly SliceRule[]>>;
+  /** How a case is sliced by confidence and amount (settings `autonomy.confidenceBands` and `amountBands`). */
+  sliceBands: SliceBands;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -76,6 +82,8 @@ export const defaultSettings: EngineSettings = {
   journalRetentionMs: 7 * 24 * 3_600_000,
   autonomyCeiling: 'manual',
   workflowAutonomy: {},
+  sliceAutonomy: {},
+  sliceBands: DEFAULT_BANDS,
 };
 
 /** Everything the engine needs, handed over by the composition root. */

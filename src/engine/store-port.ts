@@ -49,6 +49,8 @@ export interface StepEnd {
   attempts?: number;
   startedAt?: Date;
   finishedAt: Date;
+  /** An agent step's version (src/agents/version.ts) as this worker ran it: folded onto the step like the rest. */
+  agentVersion?: string;
 }
 
 export interface Wakeup {

@@ -41,6 +41,8 @@ export interface RunView {
     finishedAt: Date | null;
     usage: Usage;
     error: { message: string; code: string } | null;
+    /** Agent steps that ended: the version (src/agents/version.ts) of the agent that ran, with its model. */
+    agentVersion?: string;
   }[];
   checkpoints: {
     id: string;

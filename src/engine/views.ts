@@ -31,6 +31,7 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit
       finishedAt: s.finishedAt ?? null,
       usage: s.usage,
       error: s.error?.message ? { message: s.error.message, code: s.error.code } : null,
+      ...(s.kind === 'agent' && s.agentVersion ? { agentVersion: s.agentVersion } : {}),
     })),
     checkpoints: checkpoints.map((c) => ({
       id: c._id,

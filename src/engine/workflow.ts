@@ -18,6 +18,11 @@ export interface StepOptions {
   attempts?: number;
   /** First retry delay; doubles each attempt (default 1 s). */
   backoffMs?: number;
+  /**
+   * The step only computes or reads; it changes nothing outside the run. Evals run pure steps on their way to the
+   * decision point and stop a case at any other step, so an eval never sends, pays or posts anything.
+   */
+  pure?: boolean;
 }
 
 export interface CheckpointSpec<E extends Record<string, unknown>> {
@@ -43,11 +48,19 @@ export interface CheckpointSpec<E extends Record<string, unknown>> {
    * `agreements`). `field` names the editable field that carries the outcome (`outcome`, `decision`); without it,
    * agreement means approved without edits. `agents` are those whose outputs formed the proposal. `proposed` is the
    * AI's own answer when the prefilled value is only a leaning; null means the AI proposed nothing (not compared).
+   * `confidence` (0..1) and `amount` (major units), with the proposal, name the kind of case the autonomy boundary
+   * counts the decision under (`countersign autonomy`).
    *
    * @example
-   * agreement: { field: 'outcome', agents: ['dispute-manager'] }
+   * agreement: { field: 'outcome', agents: ['dispute-manager'], confidence: 0.93, amount: 49 }
    */
-  agreement?: { field?: string; agents?: string[]; proposed?: unknown };
+  agreement?: {
+    field?: string;
+    agents?: string[];
+    proposed?: unknown;
+    confidence?: number | null;
+    amount?: number | null;
+  };
 }
 
 export interface CheckpointResult<E> {
@@ -134,14 +147,18 @@ export interface WorkflowContext {
    * (a pure function of facts and level) decides whether the proposal stands. The verdict is recorded on first
    * execution, so a run that waits at a checkpoint keeps waiting when the configuration changes later. Below
    * `assisted` nothing stands, whatever the rule says. When it stands and `agreement` is given, the engine records
-   * the decision in `agreements` as decided by `policy`.
+   * the decision in `agreements` as decided by `policy`. With `agreement` (its `proposed`, `confidence`, `amount`)
+   * the case has a slice: a level set for that slice (the file's `workflows.<name>.slices` or a grant a person applied
+   * with `countersign autonomy`) replaces the workflow's own, still under AUTONOMY and `cap`; the verdict's `boundary`
+   * says which.
    *
    * @example
    * const verdict = await ctx.autonomy('review-policy', {
    *   facts: { amount: input.amount, confidence: proposal.confidence },
    *   rule: (f, level) => expenseLimits(f, level),
    *   checkpoint: 'review',
-   *   agreement: { field: 'decision', agents: ['expense-advisor'], proposed: proposal.decision },
+   *   agreement: { field: 'decision', agents: ['expense-advisor'], proposed: proposal.decision,
+   *     confidence: proposal.confidence, amount: input.amount },
    * });
    * if (!verdict.auto) await ctx.checkpoint('review', { ...view, agreement: { field: 'decision' } });
    */

@@ -3,6 +3,7 @@ import type { EmailRoute } from '../channels/email/routing.js';
 import { ConfigError } from '../config-error.js';
 import { toJSONSchemaWithMessages } from '../engine/schema-messages.js';
 import type { Workflow } from '../engine/workflow.js';
+import type { WorkflowEvalSuite } from '../evals/types.js';
 import type { Responder } from '../offline-model/responder.js';
 import type { SlackIntakeRoutes } from './intake.js';
 import type { DemoSample, DigestSection, ModuleContext, ModuleParts, UseCaseModule } from './types.js';
@@ -29,6 +30,13 @@ export interface WorkflowListing {
   };
 }
 
+/** A workflow an eval can run: the workflow, its module, and the suite the module declares. */
+export interface EvalTarget {
+  module: string;
+  workflow: Workflow<unknown, unknown>;
+  suite: WorkflowEvalSuite;
+}
+
 /** Every module's parts, merged: what the platform registers and which inbound event starts what. */
 export interface ModuleCatalogue {
   workflows: Workflow<unknown, unknown>[];
@@ -39,6 +47,8 @@ export interface ModuleCatalogue {
   /** Names `POST /webhooks/:workflow` may start. */
   webhooks: ReadonlySet<string>;
   demoSamples: (DemoSample & { module: string })[];
+  /** The eval suites the modules declare, by workflow name (`countersign eval`). */
+  evalSuites: ReadonlyMap<string, EvalTarget>;
   listing(): WorkflowListing[];
   digestSections(period: { from: Date; to: Date }): Promise<DigestSection[]>;
   seedSampleData(): Promise<void>;
@@ -136,6 +146,15 @@ export async function buildCatalogue(
     }
   }
 
+  const evalSuites = new Map<string, EvalTarget>();
+  for (const { module, parts } of built) {
+    for (const [name, suite] of Object.entries(parts.evals ?? {})) {
+      const workflow = parts.workflows.find((w) => w.name === name);
+      if (!workflow) throw new Error(`module ${module.name} evals: "${name}" is not one of its workflows`);
+      evalSuites.set(name, { module: module.name, workflow, suite });
+    }
+  }
+
   const listing = (): WorkflowListing[] =>
     built.flatMap(({ module, parts }) =>
       parts.workflows.map((w) => ({
@@ -169,6 +188,7 @@ export async function buildCatalogue(
     slack,
     webhooks,
     demoSamples,
+    evalSuites,
     listing,
     async digestSections(period) {
       const sections = await Promise.all(built.map((b) => b.parts.digest?.(period) ?? null));

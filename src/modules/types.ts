@@ -9,6 +9,7 @@ import type { Clock } from '../engine/deps.js';
 import type { Failpoints } from '../engine/failpoints.js';
 import type { Engine } from '../engine/types.js';
 import type { Workflow } from '../engine/workflow.js';
+import type { WorkflowEvalSuite } from '../evals/types.js';
 import type { Responder } from '../offline-model/responder.js';
 import type { IndexSpec } from '../store/indexes.js';
 import type { Store } from '../store/models.js';
@@ -68,6 +69,8 @@ export interface ModuleParts {
   descriptions?: Record<string, string>;
   /** Inputs `npm run demo` submits by signed webhook, one run each (the workflow must be in `intake.webhooks`). */
   demoSamples?: DemoSample[];
+  /** Eval suites by workflow name: hand-written cases, the reply rubric, extra scorers (`countersign eval`). */
+  evals?: Record<string, WorkflowEvalSuite>;
 }
 
 export interface DemoSample {

@@ -35,6 +35,12 @@ export interface AgreementDoc {
   channel: string;
   decidedAt: Date;
   recordedAt: Date;
+  /** The proposal's confidence (0..1) when the workflow states one: the autonomy boundary slices by it. */
+  confidence?: number | null;
+  /** The case's amount in major units when the workflow has one: the autonomy boundary slices by it. */
+  amount?: number | null;
+  /** Agent name → version (src/agents/version.ts) of the agents that formed the proposal, from the run's journal. */
+  versions?: Record<string, string>;
 }
 
 export function agreementModel(store: Pick<Store, 'connection'>): Model<AgreementDoc> {
@@ -62,6 +68,9 @@ export function agreementModel(store: Pick<Store, 'connection'>): Model<Agreemen
           channel: String,
           decidedAt: Date,
           recordedAt: Date,
+          confidence: { type: Number, default: null },
+          amount: { type: Number, default: null },
+          versions: { type: Schema.Types.Mixed, default: {} },
         },
         { collection: 'agreements', versionKey: false, minimize: false, strict: true },
       ),

@@ -93,7 +93,7 @@ function recordDoc(record: JournalRecord): JournalDoc {
 
 /** The end as folded over its step: its call logs are kept apart (Journal.calls), not on the step. */
 function endOf(doc: JournalDoc): StepEnd {
-  const { status, result, error, usage, attempts, startedAt, finishedAt } = doc as unknown as StepEnd;
+  const { status, result, error, usage, attempts, startedAt, finishedAt, agentVersion } = doc as unknown as StepEnd;
   return {
     status,
     finishedAt,
@@ -102,6 +102,7 @@ function endOf(doc: JournalDoc): StepEnd {
     ...(usage ? { usage } : {}),
     ...(attempts !== undefined ? { attempts } : {}),
     ...(startedAt ? { startedAt } : {}),
+    ...(agentVersion ? { agentVersion } : {}),
   };
 }
 

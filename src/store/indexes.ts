@@ -13,7 +13,8 @@ import type { mongo } from 'mongoose';
  * - An index costs every insert and update of its collection; one that no query needs does not belong here.
  *
  * Collections read only by `_id` need no entry: idempotency, effects, used_tokens, email_cursors, email_claims,
- * email_auto_slots, email_attachments, slack_events, slack_intakes, slack_intake_threads, digest_state.
+ * email_auto_slots, email_attachments, slack_events, slack_intakes, slack_intake_threads, digest_state,
+ * autonomy_revocations.
  */
 
 export type IndexKeys = Readonly<Record<string, 1 | -1>>;
@@ -61,6 +62,20 @@ export const INDEXES: readonly IndexSpec[] = [
     collection: 'steps',
     keys: { 'event.key': 1, 'event.name': 1 },
     why: 'sendEvent: the steps waiting for this event (the key, a thread or a case, is the selective part)',
+  },
+
+  // eval runs (src/evals/store.ts)
+  {
+    collection: 'eval_runs',
+    keys: { workflow: 1, startedAt: -1 },
+    why: "a workflow's newest eval runs: the stored baseline, the autonomy boundary's eval evidence, the console's list",
+  },
+
+  // autonomy grants (src/autonomy/grants.ts): a handful per workflow, applied by people
+  {
+    collection: 'autonomy_grants',
+    keys: { workflow: 1, appliedAt: -1 },
+    why: "ctx.autonomy: a workflow's grants in force (one read per verdict); the boundary's history, newest first",
   },
 
   // checkpoints

@@ -57,6 +57,8 @@ export interface StepDoc {
   kind: StepKind;
   /** Agent name for agent steps; shown in the API. */
   name: string;
+  /** Agent steps: the version (src/agents/version.ts) of the agent that produced the result. */
+  agentVersion?: string;
   status: StepStatus;
   attempts: number;
   input?: unknown;
@@ -133,6 +135,9 @@ export interface CheckpointAgreement {
   field: string | null;
   agents: string[];
   proposed?: unknown;
+  /** The proposal's confidence and the case's amount: with `proposed`, the slice the autonomy boundary counts. */
+  confidence?: number | null;
+  amount?: number | null;
 }
 
 export interface CheckpointDoc {
@@ -332,6 +337,7 @@ function defineModels(conn: Connection) {
         stepId: String,
         kind: String,
         name: String,
+        agentVersion: String,
         status: String,
         attempts: Number,
         input: mixed,

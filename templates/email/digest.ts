@@ -21,6 +21,25 @@ function when(d: Date, tz: string): string {
   return new Intl.DateTimeFormat('en-GB', { timeZone: tz, dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
+function day(d: Date, tz: string): string {
+  // en-CA writes dates as YYYY-MM-DD, in the recipient's time zone.
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    d,
+  );
+}
+
+const shortVersion = (v: string) => `${v.slice(0, 6)}…`;
+
+/** "dispute-manager 3f2a9c… → 9b1c0d… on 2026-11-29 — agreement 95% (40 decisions) before, 80% (12) after" */
+function versionChangeRow(c: DigestData['versionChanges'][number], tz: string): { label: string; value: string } {
+  const agents = c.agents.map((a) => `${a.agent} ${shortVersion(a.from)} → ${shortVersion(a.to)}`).join(', ');
+  const before = `agreement ${pct(c.before.agreed, c.before.compared)} (${c.before.compared} decisions) before`;
+  const after = c.enoughAfter
+    ? `${pct(c.after.agreed, c.after.compared)} (${c.after.compared}) after`
+    : `not enough decisions yet after the change (${c.after.compared})`;
+  return { label: c.workflow, value: `${agents} on ${day(c.changedAt, tz)} — ${before}, ${after}` };
+}
+
 function chartRows(d: DigestData): { label: string; value: number; color: string }[] {
   return [
     { label: 'Approved as proposed', value: d.decisions.approved, color: COLORS.green },
@@ -86,6 +105,8 @@ export function digestEmail(d: DigestData, opts: { timeZone: string; dashboardUr
     label: w.workflow,
     value: `${w.resolved.withoutPerson} of ${w.resolved.total} without a person; people agreed with the AI in ${w.agreement.agreed} of ${w.agreement.compared} (${pct(w.agreement.agreed, w.agreement.compared)})`,
   }));
+  // A prompt or model change is the first suspect when agreement moves.
+  const versionRows = d.versionChanges.map((c) => versionChangeRow(c, tz));
   const rows = chartRows(d);
   const pendingRows = d.pending.slice(0, 20).map((p) => ({
     label: formatAge(p.ageMs) + (p.overdue ? ' (overdue)' : ''),
@@ -110,6 +131,7 @@ export function digestEmail(d: DigestData, opts: { timeZone: string; dashboardUr
       paragraph(escapeHtml(period), COLORS.muted),
       facts('Summary', summary),
       perWorkflow.length ? facts('By workflow', perWorkflow) : '',
+      versionRows.length ? facts('Agent versions changed', versionRows) : '',
       ...d.sections.map((section) => facts(section.title, section.rows)),
       barChart(rows),
       pendingHtml,
@@ -124,6 +146,7 @@ export function digestEmail(d: DigestData, opts: { timeZone: string; dashboardUr
     textFacts('Summary', summary),
     '',
     ...(perWorkflow.length ? [textFacts('By workflow', perWorkflow), ''] : []),
+    ...(versionRows.length ? [textFacts('Agent versions changed', versionRows), ''] : []),
     ...d.sections.flatMap((section) => [textFacts(section.title, section.rows), '']),
     'Decisions in this period',
     ...rows.map((r) => textBar(r, max)),

@@ -15,8 +15,13 @@ export interface CliResult {
  * `countersign <args>` as an operator runs it, with exactly the environment given (plus PATH): nothing from the
  * test process leaks in, so a test sees the same errors an operator with that environment would.
  */
-export async function countersign(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'main.ts', ...args], {
+export async function countersign(
+  args: string[],
+  env: Record<string, string>,
+  options: { entry?: string } = {},
+): Promise<CliResult> {
+  // `entry`: another composition root (a test's own module list) calling the same `main`.
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'main.ts', ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

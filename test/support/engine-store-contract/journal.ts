@@ -150,6 +150,21 @@ export function journalCases(ctx: ContractContext): void {
       expect(journal.steps.get('triage')).not.toHaveProperty('calls');
     });
 
+    it('keeps the agent version an ended agent step was run with, on the folded step and its end', async () => {
+      const runId = fresh('run');
+      await es.append([
+        step(runId, 'analyst', { kind: 'agent' }),
+        step(runId, 'retried', { kind: 'agent' }),
+        end(runId, 'analyst', { result: { tone: 'calm' }, agentVersion: '3f2a9c0b1d2e' }),
+        end(runId, 'retried', { status: 'failed', agentVersion: '9b1c0d4e5f6a' }),
+      ]);
+      const journal = await es.loadJournal(runId);
+      expect(journal.steps.get('analyst')).toMatchObject({ status: 'completed', agentVersion: '3f2a9c0b1d2e' });
+      expect(journal.steps.get('retried')).toMatchObject({ status: 'failed', agentVersion: '9b1c0d4e5f6a' });
+      expect((await es.stepEnd(runId, 'analyst'))?.agentVersion).toBe('3f2a9c0b1d2e');
+      expect((await es.loadJournals([runId])).get(runId)?.steps.get('analyst')?.agentVersion).toBe('3f2a9c0b1d2e');
+    });
+
     it('reports the newest lease generation, released or not', async () => {
       const runId = fresh('run');
       await es.append([lease(runId, 1, 'p1', at(MINUTE)), release(runId, 1, 'running', ['fetch'])]);
