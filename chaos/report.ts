@@ -110,6 +110,7 @@ export function formatReport(r: ChaosReport): string {
       for (const d of inv.details.slice(0, 12)) lines.push(`      ${d}`);
       if (inv.details.length > 12) lines.push(`      … and ${inv.details.length - 12} more (see --json)`);
     }
+    for (const w of inv.warnings ?? []) lines.push(`      ! ${w}`);
   }
 
   lines.push('', 'intake                 messages  accepted  retried  answers');

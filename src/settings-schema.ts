@@ -116,7 +116,10 @@ const sliceRuleSchema = z.strictObject({
 });
 
 const workflowSchema = z.strictObject({
-  /** This workflow's ceiling; `AUTONOMY` still caps every workflow. */
+  /**
+   * This workflow's level for cases no slice names (default `autonomous`, so AUTONOMY decides); `AUTONOMY` caps it
+   * and every slice. Slices and applied grants may set a kind of case above or below it, never above AUTONOMY.
+   */
   autonomy: z.enum(AUTONOMY_LEVELS).optional(),
   /**
    * Levels for kinds of case, overriding `autonomy` for matching cases in either direction (never above AUTONOMY).

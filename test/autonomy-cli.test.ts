@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgreementDoc } from '../src/store/agreements.js';
 import { agreementModel } from '../src/store/agreements.js';
@@ -41,7 +44,13 @@ function decision(i: number): AgreementDoc {
 }
 
 beforeAll(async () => {
+  // A team that runs card disputes in shadow under an `assisted` ceiling: the evidence may raise a slice.
+  const dir = mkdtempSync(join(tmpdir(), 'countersign-autonomy-cli-'));
+  const config = join(dir, 'countersign.json');
+  writeFileSync(config, JSON.stringify({ workflows: { 'card-dispute': { autonomy: 'shadow' } } }));
   env = {
+    AUTONOMY: 'assisted',
+    COUNTERSIGN_CONFIG: config,
     MONGODB_URI: testMongoUri('autonomycli'),
     REDIS_URL: redisUrl(),
     COUNTERSIGN_QUEUE_PREFIX: uniquePrefix('autonomycli'),
@@ -67,15 +76,16 @@ describe('countersign autonomy', () => {
 
   it('prints the level in force, the ceiling and a recommendation with its evidence', () => {
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toContain('AUTONOMY (deployment ceiling): manual');
+    expect(listed.stdout).toContain('AUTONOMY (deployment ceiling): assisted');
     expect(listed.stdout).toMatch(
-      /level in force: manual +workflow level: autonomous \(default\) +AUTONOMY ceiling: manual/,
+      /level in force: shadow +workflow level: shadow \(workflows\.card-dispute\.autonomy\) +AUTONOMY ceiling: assisted/,
     );
-    expect(listed.stdout).toMatch(/RAISE +accept\/≥0\.9\/≤50 +manual → assisted/);
+    expect(listed.stdout).toMatch(/RAISE +accept\/≥0\.9\/≤50 +shadow → assisted/);
     expect(listed.stdout).toMatch(/n=250 \(production 250, eval 0\) +agreed 250 +rate 100% +Wilson \[98\.5%, 100%\]/);
     expect(listed.stdout).toContain('lower bound 98.5% ≥ 98% over 250 cases');
     expect(listed.stdout).toContain(`apply: countersign autonomy apply ${RAISE_ID} --by <you>`);
-    expect(listed.stdout).toMatch(/note: AUTONOMY=manual caps the workflow/);
+    // Within the ceiling: the grant would act at once, so there is no note about AUTONOMY.
+    expect(listed.stdout).not.toContain('note: AUTONOMY');
   });
 
   it('prints the same as JSON with --json', async () => {
@@ -96,10 +106,11 @@ describe('countersign autonomy', () => {
 
     const after = await run(['--workflow', 'card-dispute']);
     expect(after.stdout).toMatch(
-      /accept\/≥0\.9\/≤50 → assisted \(in force: manual\) +grant, applied by lead@example\.com at \S+ \(duplicates are clear-cut\)/,
+      /accept\/≥0\.9\/≤50 → assisted +grant, applied by lead@example\.com at \S+ \(duplicates are clear-cut\)/,
     );
-    // The slice now asks for assisted: only the ceiling holds it, so there is nothing left to apply.
-    expect(after.stdout).toMatch(/HOLD +accept\/≥0\.9\/≤50 +stays manual/);
+    // The slice is at assisted now; the next step is autonomous, which the AUTONOMY ceiling holds back.
+    expect(after.stdout).toMatch(/RAISE +accept\/≥0\.9\/≤50 +assisted → autonomous/);
+    expect(after.stdout).toMatch(/note: AUTONOMY=assisted caps the workflow/);
 
     const twice = await run(['apply', RAISE_ID, '--by', 'lead@example.com']);
     expect(twice.code).toBe(2);

@@ -232,15 +232,27 @@ describe('recommend', () => {
   });
 
   it('says when only the AUTONOMY ceiling holds a slice back', () => {
+    // A workflow at shadow under a `shadow` ceiling: the raise is worth granting, and waits for AUTONOMY.
     const raise = recommend({
+      observations: observations(300, 300),
+      boundary: boundary('shadow', 'shadow'),
+      bar: BAR,
+      lower: LOWER,
+      now: NOW,
+    })[0];
+    expect(raise).toMatchObject({ action: 'raise', current: 'shadow', target: 'assisted' });
+    expect(raise?.note).toMatch(/AUTONOMY=shadow caps the workflow/);
+    // The workflow's own level already asks for more than the raise would grant: a grant would only hold the slice
+    // back once AUTONOMY is raised, so nothing is recommended but the ceiling.
+    const capped = recommend({
       observations: observations(300, 300),
       boundary: boundary('autonomous', 'manual'),
       bar: BAR,
       lower: LOWER,
       now: NOW,
     })[0];
-    expect(raise).toMatchObject({ action: 'raise', current: 'manual', target: 'assisted' });
-    expect(raise?.note).toMatch(/AUTONOMY=manual caps the workflow/);
+    expect(capped).toMatchObject({ action: 'hold', current: 'manual', from: 'workflow' });
+    expect(capped?.note).toMatch(/AUTONOMY=manual caps it at manual/);
     const granted = {
       ...boundary('shadow', 'shadow'),
       grants: [{ id: 'g1', pattern: clear, level: 'assisted' as const, appliedBy: 'lead@example.com', appliedAt: NOW }],

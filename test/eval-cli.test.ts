@@ -101,10 +101,11 @@ describe('countersign eval', () => {
 
   it('passes the gate against its own results and against the stored run', async () => {
     const json = join(dir, 'run.json');
-    const again = await countersign(['eval', 'card-dispute', '--baseline', json, '--no-store'], t.env);
+    const report = ['--report', join(dir, 'again.html')];
+    const again = await countersign(['eval', 'card-dispute', '--baseline', json, '--no-store', ...report], t.env);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/Gate\s+PASSED/);
-    const stored = await countersign(['eval', 'card-dispute', '--baseline', 'stored', '--no-store'], t.env);
+    const stored = await countersign(['eval', 'card-dispute', '--baseline', 'stored', '--no-store', ...report], t.env);
     expect(stored.code, stored.stdout + stored.stderr).toBe(0);
   });
 
@@ -182,11 +183,27 @@ describe('countersign eval', () => {
     expect(masked.stdout).toMatch(/person-[0-9a-f]{8}@example\.invalid/);
 
     const evaluated = await countersign(
-      ['eval', 'card-dispute', '--dataset', out, '--no-store', '--report', join(dir, 'export.html')],
+      [
+        'eval',
+        'card-dispute',
+        '--dataset',
+        out,
+        '--no-store',
+        '--report',
+        join(dir, 'export.html'),
+        '--json',
+        join(dir, 'export-results.json'),
+      ],
       t.env,
     );
     expect(evaluated.code, evaluated.stdout + evaluated.stderr).toBe(0);
     expect(evaluated.stderr).toContain(`on 1 case (${out})`);
+    // The manager asked for review; the person settled on accept: a disagreement, said as such.
+    const results = JSON.parse(await readFile(join(dir, 'export-results.json'), 'utf8')) as EvalRun;
+    expect(results.cases[0]).toMatchObject({ agreed: false, error: null });
+    expect(results.cases[0]?.scores.find((s) => s.scorer === 'outcome')?.detail).toBe(
+      'expected accept, the AI proposed review',
+    );
     expect(existsSync(join(dir, 'export.html'))).toBe(true);
   });
 });

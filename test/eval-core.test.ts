@@ -322,6 +322,8 @@ describe('datasets', () => {
         chargeId: 'ch_1234567890123',
         amount: 1234.56,
         description: 'I am Jane Doe (jane.doe@acme.test), call +44 20 7946 0958, card 4242 4242 4242 4242',
+        merchantName: 'Amazon',
+        details: 'Order 1234567890123 placed 01.12.2026 10:30 from Jane Doever in Canada; amount 123456789.50',
       },
       expected: { decision: 'approve', outcome: 'accept', values: { reply: 'Dear Jane Doe, we refund 1234.56 EUR.' } },
     });
@@ -334,6 +336,11 @@ describe('datasets', () => {
       `I am ${input.customerName} (${input.customerEmail}), call [phone], card [card number]`,
     );
     expect(masked.expected.values.reply).toBe(`Dear ${input.customerName}, we refund 1234.56 EUR.`);
+    // Not personal, or not a whole name: left as they were.
+    expect(input.merchantName).toBe('Amazon');
+    expect(input.details).toBe(
+      'Order 1234567890123 placed 01.12.2026 10:30 from Jane Doever in Canada; amount 123456789.50',
+    );
     expect(masked.id).toBe('run_1/review');
     expect(masked.tags).toContain('masked');
   });

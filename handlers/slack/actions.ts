@@ -42,12 +42,14 @@ type Checkpoint = Awaited<ReturnType<SlackHandlerDeps['engine']['getCheckpoint']
 const SAFETY_NET_MS = 15_000;
 
 /**
- * Decides a click here, right after the acknowledgement, instead of after a queue hop. A queued copy waits as a safety
- * net first: Slack does not send an acknowledged click again, so if this process dies (or the decision fails on
- * something passing, such as the store being away) the copy decides later, with the queue's retries. Done here, the
- * copy is withdrawn.
+ * The queued copy of a click: it waits as a safety net and decides in place of this process if it dies or the decision
+ * fails on something passing (the store away), with the queue's retries. Slack does not send an acknowledged click
+ * again, so for Approve the copy is queued before the acknowledgement: a process killed in between leaves Slack
+ * without an answer (the person sees the click fail and clicks again) rather than a click acknowledged and lost.
+ * Returns whether the copy is queued; with Redis away there is no safety net, but the store may still take the
+ * decision, so it is tried rather than dropped.
  */
-async function decideAfterAck(d: SlackHandlerDeps, decision: 'approve' | 'reject', click: Click) {
+async function queueCopy(d: SlackHandlerDeps, decision: 'approve' | 'reject', click: Click) {
   const job = {
     kind: 'decide' as const,
     checkpointId: click.checkpointId,
@@ -57,7 +59,6 @@ async function decideAfterAck(d: SlackHandlerDeps, decision: 'approve' | 'reject
   };
   // One click, one copy: Slack's trigger id is unique per click (and a redelivered click carries the same one).
   const jobId = `click-${click.payload.trigger_id}`.replaceAll(':', '_');
-  // With Redis away there is no safety net, but the store may still take the decision: try it rather than drop it.
   const queued = await d.enqueue(job, { delayMs: SAFETY_NET_MS, jobId }).then(
     () => true,
     (err: unknown) => {
@@ -66,14 +67,19 @@ async function decideAfterAck(d: SlackHandlerDeps, decision: 'approve' | 'reject
       return false;
     },
   );
+  return { job, jobId, queued };
+}
+
+/** Decides a click here, right after the acknowledgement, instead of after a queue hop; done, the copy is withdrawn. */
+async function decideNow(d: SlackHandlerDeps, click: Click, copy: Awaited<ReturnType<typeof queueCopy>>) {
   try {
-    await handleDecideJob(d, job);
+    await handleDecideJob(d, copy.job);
   } catch (err) {
-    if (!queued) throw err;
+    if (!copy.queued) throw err;
     d.logger.warn({ checkpointId: click.checkpointId, err: (err as Error).message }, 'click left to the queue');
     return;
   }
-  if (queued) await d.withdraw(jobId);
+  if (copy.queued) await d.withdraw(copy.jobId);
 }
 
 /**
@@ -118,10 +124,14 @@ async function openDecisionModal(
  */
 export function registerActions(app: App, d: SlackHandlerDeps) {
   app.action(ACTIONS.approve, async ({ ack, body }) => {
-    await ack();
     const click = clickOf(body);
-    if (!click) return d.logger.warn({ action: 'approve' }, 'unreadable Slack click ignored');
-    await decideAfterAck(d, 'approve', click);
+    if (!click) {
+      await ack();
+      return d.logger.warn({ action: 'approve' }, 'unreadable Slack click ignored');
+    }
+    const copy = await queueCopy(d, 'approve', click);
+    await ack();
+    await decideNow(d, click, copy);
   });
 
   app.action(ACTIONS.reject, async ({ ack, body }) => {
@@ -134,7 +144,8 @@ export function registerActions(app: App, d: SlackHandlerDeps) {
     if (cp?.status === 'pending' && cp.requireRejectReason) {
       return openDecisionModal(d, click, cp, 'reject', rejectReasonModal);
     }
-    await decideAfterAck(d, 'reject', click);
+    // Acknowledged first: whether a reason is needed (a modal) is known only after reading the checkpoint.
+    await decideNow(d, click, await queueCopy(d, 'reject', click));
   });
 
   app.action(ACTIONS.edit, async ({ ack, body }) => {

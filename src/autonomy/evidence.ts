@@ -38,17 +38,23 @@ async function productionObservations(
     }));
 }
 
-/** Eval evidence: the cases of the workflow's latest eval run that reached a decision point and were compared. */
+/** Eval evidence: the compared cases of the workflow's newest eval run that passed its gate. */
 async function evalObservations(
   store: Pick<Store, 'connection'>,
   workflow: string,
+  bands: SliceBands,
 ): Promise<{ observations: Observation[]; summary: EvidenceSummary['eval'] }> {
-  const run = await latestEvalRun(store, workflow);
+  // A run that failed its gate (a degraded prompt, a weaker model) is no evidence for the agents in production.
+  const run = await latestEvalRun(store, workflow, { passed: true });
   if (!run) return { observations: [], summary: null };
   const at = new Date(run.finishedAt);
-  const observations = run.cases.flatMap((c): Observation[] =>
-    c.slice && typeof c.agreed === 'boolean' ? [{ slice: c.slice, agreed: c.agreed, source: 'eval', at }] : [],
-  );
+  const observations = run.cases.flatMap((c): Observation[] => {
+    // Exported cases are decisions production evidence already counts; deferrals belong to no slice.
+    if (c.source === 'export' || !c.capture || c.capture.proposed === null || typeof c.agreed !== 'boolean') return [];
+    const { proposed, confidence, amount } = c.capture;
+    // Sliced with today's bands, like production decisions, so both kinds of evidence meet in the same slices.
+    return [{ slice: sliceOf({ outcome: proposed, confidence, amount }, bands), agreed: c.agreed, source: 'eval', at }];
+  });
   return {
     observations,
     summary: {
@@ -69,7 +75,7 @@ export async function gatherEvidence(
 ): Promise<{ observations: Observation[]; summary: EvidenceSummary }> {
   const [production, evals] = await Promise.all([
     productionObservations(store, workflow, bands),
-    evalObservations(store, workflow),
+    evalObservations(store, workflow, bands),
   ]);
   return {
     observations: [...production, ...evals.observations],

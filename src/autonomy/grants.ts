@@ -79,7 +79,7 @@ function models(store: Pick<Store, 'connection'>) {
 
 /** The grants in force for a workflow: one indexed read (autonomy_grants {workflow, appliedAt}). */
 export async function activeGrants(store: Pick<Store, 'connection'>, workflow: string): Promise<ActiveGrant[]> {
-  const docs = await models(store).grants.find({ workflow, revokedAt: null }).lean<GrantDoc[]>();
+  const docs = await activeGrantDocs(store, workflow);
   return docs.map((g) => ({
     id: g._id,
     pattern: g.slice,
@@ -87,6 +87,11 @@ export async function activeGrants(store: Pick<Store, 'connection'>, workflow: s
     appliedBy: g.appliedBy,
     appliedAt: new Date(g.appliedAt),
   }));
+}
+
+/** The grants in force for a workflow, whole: all of them, however many were applied and revoked before. */
+export async function activeGrantDocs(store: Pick<Store, 'connection'>, workflow: string): Promise<GrantDoc[]> {
+  return models(store).grants.find({ workflow, revokedAt: null }).lean<GrantDoc[]>();
 }
 
 /** Every grant of a workflow, revoked ones included, newest first (the boundary's history). */

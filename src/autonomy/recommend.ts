@@ -162,8 +162,9 @@ export function recommend(args: {
       continue;
     }
     const cleared = `lower bound ${percent(interval.lower)} ≥ ${percent(bar.minAgreement)} over ${list.length} cases`;
-    if (decision.from !== 'workflow' && rankOf(decision.requested) >= rankOf(target)) {
-      // Nothing to grant: an override already asks for this much for the slice; only the ceiling holds it.
+    if (rankOf(decision.requested) >= rankOf(target)) {
+      // Nothing to grant: the workflow's level or an override already asks for this much; only the ceiling holds it.
+      // (A grant of less would hold the slice back once AUTONOMY is raised.)
       out.push(
         hold(
           `${cleared}; ${decision.requested} is already set for this slice`,

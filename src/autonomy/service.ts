@@ -2,7 +2,7 @@ import { type Autonomy, type Settings, workflowSliceRules } from '../settings.js
 import type { Store } from '../store/models.js';
 import type { ActiveGrant } from './boundary.js';
 import { type EvidenceSummary, gatherEvidence } from './evidence.js';
-import { type GrantDoc, type GrantEvidence, grantsOf, insertGrant, revokeGrant } from './grants.js';
+import { activeGrantDocs, type GrantDoc, type GrantEvidence, grantsOf, insertGrant, revokeGrant } from './grants.js';
 import { lowestLevel } from './levels.js';
 import { type Observation, type Recommendation, recommend } from './recommend.js';
 import {
@@ -116,11 +116,12 @@ async function workflowReport(deps: AutonomyServiceDeps, workflow: string): Prom
   const configured = settings.workflows[workflow]?.autonomy;
   const own = configured ?? 'autonomous';
   const rules = workflowSliceRules(settings)[workflow] ?? [];
-  const [grants, evidence] = await Promise.all([
+  // The grants in force in full (as `ctx.autonomy` reads them); the history, newest first, is only shown.
+  const [active, grants, evidence] = await Promise.all([
+    activeGrantDocs(deps.store, workflow),
     grantsOf(deps.store, workflow),
     gatherEvidence(deps.store, workflow, settings.autonomy),
   ]);
-  const active = grants.filter((g) => !g.revokedAt);
   return {
     workflow,
     own,

@@ -92,6 +92,13 @@ export function baselineFile(run: EvalRun): string {
   return `${top},\n  "cases": [\n    ${cases.join(',\n    ')}\n  ]\n}\n`;
 }
 
+/** Agreement on the cases the run shares with its baseline (what the gate compared), else over all its cases. */
+export function sharedAgreement(result: GateResult, overall: number | null): number | null {
+  return result.baseline.agreement !== null && result.delta !== null
+    ? result.baseline.agreement + result.delta
+    : overall;
+}
+
 const rateOf = (cases: readonly { agreed: boolean | null }[]): number | null => {
   const compared = cases.filter((c) => c.agreed !== null);
   return compared.length === 0 ? null : compared.filter((c) => c.agreed).length / compared.length;
@@ -114,6 +121,11 @@ export function gate(run: EvalRun, baseline: Baseline | null, maxRegression: num
     const c = run.cases.find((x) => x.id === id);
     const why = c?.error ?? c?.scores.find((s) => s.scorer === 'guardrail')?.detail ?? 'failed';
     failures.push(`guardrail case ${id} failed: ${why}`);
+  }
+  const { cases, errors } = run.summary;
+  if (cases > 0 && errors === cases) {
+    const first = run.cases.find((c) => c.error !== null)?.error ?? '';
+    failures.push(`every case errored (the first: ${first})`);
   }
   if (!baseline) {
     return {

@@ -171,8 +171,11 @@ export async function evalCommand(
       if (!parsed.ok) throw new Usage(parsed.problem);
       baseline = parsed.baseline;
     } else if (values.baseline === 'stored') {
-      const stored = await latestEvalRun(host.store, workflow);
-      if (!stored) throw new Usage(`no stored eval run of ${workflow} to compare with (run once without --baseline)`);
+      const stored = await latestEvalRun(host.store, workflow, { passed: true, datasetHash: datasetHash(cases) });
+      if (!stored)
+        throw new Usage(
+          `no stored eval run of ${workflow} on these cases passed its gate to compare with (run once without --baseline)`,
+        );
       baseline = baselineFromRun(stored);
     }
     const model = host.runnerFor(values.model);
@@ -204,19 +207,28 @@ export async function evalCommand(
     );
     run.gate = gate(run, baseline, maxRegression);
     const html = await renderEvalReport(run);
-    const reportPath = values.report ?? `eval-reports/${run.id}.html`;
-    await writeLocal(io.cwd, reportPath, html);
-    if (values.json) await writeLocal(io.cwd, values.json, `${JSON.stringify(run, null, 2)}\n`);
-    if (values['save-baseline']) await writeLocal(io.cwd, values['save-baseline'], baselineFile(run));
+    // Stored and printed before any file is written: a path that cannot be written loses nothing of the run.
     if (!values['no-store']) await saveEvalRun(host.store, run, html);
-
     io.out.write(`${evalTable(run, { color: io.out.isTTY === true })}\n`);
-    io.out.write(`report: ${reportPath}\n`);
-    if (values.json) io.out.write(`results: ${values.json}\n`);
-    if (values['save-baseline']) io.out.write(`baseline: ${values['save-baseline']}\n`);
     if (!values['no-store']) io.out.write(`stored as eval run ${run.id}\n`);
     if (run.stoppedBy) io.err.write(`stopped early: ${run.stoppedBy}\n`);
-    return run.gate.passed ? 0 : 1;
+    const files: [label: string, path: string | undefined, text: () => string][] = [
+      ['report', values.report ?? `eval-reports/${run.id}.html`, () => html],
+      ['results', values.json, () => `${JSON.stringify(run, null, 2)}\n`],
+      ['baseline', values['save-baseline'], () => baselineFile(run)],
+    ];
+    let unwritten = 0;
+    for (const [label, path, text] of files) {
+      if (path === undefined) continue;
+      try {
+        await writeLocal(io.cwd, path, text());
+        io.out.write(`${label}: ${path}\n`);
+      } catch (err) {
+        unwritten++;
+        io.err.write(`countersign eval: could not write the ${label} to ${path}: ${(err as Error).message}\n`);
+      }
+    }
+    return !run.gate.passed ? 1 : unwritten > 0 ? 2 : 0;
   } catch (err) {
     if (!(err instanceof Usage)) throw err;
     io.err.write(`countersign eval: ${err.message}\n`);

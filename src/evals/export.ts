@@ -26,25 +26,32 @@ export async function exportCases(
 ): Promise<EvalCase[]> {
   const decided: CheckpointDoc[] = [];
   for (const status of ['approved', 'rejected'] as const) {
-    let after = options.since ?? new Date(0);
-    let lastId = '';
+    let cursor: { at: Date; id: string } | null = null;
     for (;;) {
-      // Served by the { status, decision.decidedAt } index; paged by time, ties broken by id.
+      // Served by the { status, decision.decidedAt } index. Paged by (decidedAt, _id): a page of checkpoints that
+      // share one decision time (a timeout sweep) moves on by id instead of reading the same page again.
+      const after: Record<string, unknown> = cursor
+        ? {
+            $or: [
+              { 'decision.decidedAt': { $gt: cursor.at } },
+              { 'decision.decidedAt': cursor.at, _id: { $gt: cursor.id } },
+            ],
+          }
+        : { 'decision.decidedAt': { $gte: options.since ?? new Date(0) } };
       const page = await store.checkpoints
-        .find({ status, 'decision.decidedAt': { $gte: after } })
+        .find({
+          status,
+          workflow: options.workflow,
+          'decision.channel': { $nin: ['policy', 'timeout'] },
+          ...after,
+        })
         .sort({ 'decision.decidedAt': 1, _id: 1 })
         .limit(PAGE)
         .lean<CheckpointDoc[]>();
-      const fresh = page.filter(
-        (c) => c.decision && (c.decision.decidedAt.getTime() > after.getTime() || c._id > lastId),
-      );
-      for (const c of fresh)
-        if (c.workflow === options.workflow && c.decision && !['policy', 'timeout'].includes(c.decision.channel))
-          decided.push(c);
+      decided.push(...page.filter((c) => c.decision));
       const last = page.at(-1);
       if (page.length < PAGE || !last?.decision) break;
-      after = last.decision.decidedAt;
-      lastId = last._id;
+      cursor = { at: last.decision.decidedAt, id: last._id };
     }
   }
   const byRun = new Map<string, CheckpointDoc[]>();
@@ -112,17 +119,32 @@ function caseOf(run: RunDoc, stages: CheckpointDoc[], steps: StepDoc[]): EvalCas
 const stringOrNull = (x: unknown): string | null => (x === undefined || x === null ? null : String(x));
 
 const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
-// Card numbers (13–19 digits, spaced or not) and phone numbers: long digit runs that are not ids or amounts.
-const CARD = /\b(?:\d[ -]?){12,18}\d\b/g;
-const PHONE = /(?<![\w.])\+?\d[\d ().-]{7,}\d(?![\w])/g;
-const NAME_KEY = /(^|[a-z])(name|Name)$/;
+// Card numbers: 13–19 digits, spaced or not, that pass the Luhn check (order numbers and amounts rarely do).
+const CARD = /(?<![\w.])\d(?:[ -]?\d){12,18}(?![\w.])/g;
+// Phone numbers in international form (+44 20 7946 0958) or with an area code in brackets; never dates or decimals.
+const PHONE = /\+\d[\d ()-]{7,}\d|\(\d{2,5}\) ?\d{3,4}[ -]?\d{3,4}/g;
+// Keys that hold a person's name; `merchantName`, `productName` and the like are not personal.
+const PERSON_NAME_KEY = /^(customerName|name|fullName|firstName|lastName|displayName|contactName|requesterName)$/;
 
 const tag = (value: string, size: number) => createHash('sha256').update(value).digest('hex').slice(0, size);
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Personal data replaced by stable stand-ins: the same address becomes the same stand-in everywhere in the case (the
  * reply that greets the customer by name is masked like the input that names them), so the case still reads true.
- * A masked case no longer matches the business data the agents' tools read: use it to share and read, not replay.
+ * Names are replaced as whole words only ("Ada" never inside "Canada"). A masked case no longer matches the business
+ * data the agents' tools read: use it to share and read, not replay.
  */
 export function maskCase(c: EvalCase): EvalCase {
   const replacements = new Map<string, string>();
@@ -130,21 +152,25 @@ export function maskCase(c: EvalCase): EvalCase {
     if (typeof value === 'string') {
       for (const m of value.match(EMAIL) ?? [])
         replacements.set(m, `person-${tag(m.toLowerCase(), 8)}@example.invalid`);
-      if (NAME_KEY.test(key) && value.trim().length > 1 && !value.includes('@'))
-        replacements.set(value, `Person ${tag(value, 6)}`);
+      if (PERSON_NAME_KEY.test(key) && value.trim().length > 1 && !value.includes('@'))
+        replacements.set(value.trim(), `Person ${tag(value.trim(), 6)}`);
     } else if (Array.isArray(value)) {
       for (const v of value) collect(v, key);
     } else if (value && typeof value === 'object')
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) collect(v, k);
   };
   collect(c, '');
-  // Longest first, so a full name is replaced before a part of it could be.
-  const ordered = [...replacements].sort(([a], [b]) => b.length - a.length);
+  // Longest first, so a full name is replaced before a part of it could be; whole words only.
+  const ordered = [...replacements]
+    .sort(([a], [b]) => b.length - a.length)
+    .map(([from, to]) => [new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(from)}(?![\\p{L}\\p{N}])`, 'gu'), to] as const);
   const mask = (value: unknown): unknown => {
     if (typeof value === 'string') {
       let s = value;
-      for (const [from, to] of ordered) s = s.split(from).join(to);
-      return s.replace(CARD, '[card number]').replace(PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? '[phone]' : m));
+      for (const [from, to] of ordered) s = s.replace(from, to);
+      return s
+        .replace(CARD, (m) => (luhn(m.replace(/\D/g, '')) ? '[card number]' : m))
+        .replace(PHONE, (m) => (m.replace(/\D/g, '').length >= 9 ? '[phone]' : m));
     }
     if (Array.isArray(value)) return value.map(mask);
     if (value && typeof value === 'object')

@@ -61,6 +61,7 @@ export async function proposeFor(
   const agents: AgentCallSummary[] = [];
   const evidence: Record<string, unknown> = {};
   let autonomy: { wouldAutoDecide: boolean; agreement?: AgreementLike } | null = null;
+  const inflight: Promise<unknown>[] = [];
 
   const parsed = workflow.input.safeParse(rawInput);
   if (!parsed.success) {
@@ -97,13 +98,13 @@ export async function proposeFor(
     async agent<I, O>(agent: Agent<I, O>, input: I, options?: { id?: string }): Promise<O> {
       const stepId = options?.id ?? agent.name;
       const log = bufferedCallLog();
-      try {
-        const { output } = await deps.runner.run(agent, input, { runId, stepId, workflow: workflow.name, log });
-        evidence[stepId] = output;
-        return output;
-      } finally {
+      const call = deps.runner.run(agent, input, { runId, stepId, workflow: workflow.name, log }).finally(() => {
         agents.push(summarize(agent as Agent<unknown, unknown>, log.modelCalls()));
-      }
+      });
+      inflight.push(call);
+      const { output } = await call;
+      evidence[stepId] = output;
+      return output;
     },
     async checkpoint(id, spec) {
       throw new EvalStop('decision', 'decision point', capture(id, spec));
@@ -144,6 +145,9 @@ export async function proposeFor(
     await workflow.run(ctx, parsed.data);
     return { capture: null, error: 'the workflow ended without reaching a decision point', agents, evidence };
   } catch (err) {
+    // A specialist that failed leaves its siblings running: the case ends when they do, so their cost is counted and
+    // a retry of the case never overlaps them.
+    await Promise.allSettled(inflight);
     if (err instanceof EvalStop && err.capture) return { capture: err.capture, error: null, agents, evidence };
     const error = err instanceof Error ? err.message : String(err);
     if (err instanceof Retryable)

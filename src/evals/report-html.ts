@@ -1,4 +1,5 @@
 import { html, SafeHtml } from '../../templates/layout.js';
+import { sharedAgreement } from './baseline.js';
 import { evalCharts, type ReportChart } from './charts.js';
 import { confidence, count, duration, judgeScore, percent, usd, utc } from './format.js';
 import { type CaseFlags, caseFlags, disagreementCard, verdict } from './report-cases.js';
@@ -215,7 +216,7 @@ export async function renderEvalReport(run: EvalRun): Promise<string> {
 ${header(run)}
 <nav aria-label="Sections"><ul>${run.gate && html`<li><a href="#gate">Gate</a></li>`}<li><a href="#scores">Scores</a></li><li><a href="#charts">Charts</a></li><li><a href="#guardrails">Guardrails</a></li><li><a href="#disagreements">Disagreements (${shown.length})</a></li></ul></nav>
 ${keyFigures(run)}
-${run.gate && gateSection(run.gate, run.summary.agreement.rate)}
+${run.gate && gateSection(run.gate, sharedAgreement(run.gate, run.summary.agreement.rate))}
 ${scoresSection(run)}
 ${chartsSection(charts)}
 ${guardrailSection(run, anchors)}

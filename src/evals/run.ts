@@ -145,13 +145,7 @@ export async function runEval(deps: EvalRunnerDeps, options: EvalRunOptions): Pr
     tokens += usage.inputTokens + usage.outputTokens;
     const outcomeScore = scores.find((s) => s.scorer === 'outcome');
     return {
-      id: c.id,
-      source: c.source,
-      tags: c.tags,
-      ...(c.note !== undefined ? { note: c.note } : {}),
-      input: c.input,
-      expected: c.expected,
-      ...(c.guardrail ? { guardrail: c.guardrail } : {}),
+      ...caseFields(c),
       capture,
       error: capture ? null : error,
       scores,
@@ -188,8 +182,9 @@ export async function runEval(deps: EvalRunnerDeps, options: EvalRunOptions): Pr
   checkTwins(finished);
   // The judge's work is the eval's cost, not the workflow's: listed per case, kept out of the versions.
   const agentVersions: Record<string, string> = {};
+  // Only agents that reached the model: one that failed before its first call is hashed without its model.
   for (const r of finished)
-    for (const a of r.agents) if (a.agent !== judgeAgent.name && a.version) agentVersions[a.agent] = a.version;
+    for (const a of r.agents) if (a.agent !== judgeAgent.name && a.calls > 0) agentVersions[a.agent] = a.version;
   const finishedAt = deps.now();
   return {
     id: `eval_${startedAt
@@ -198,7 +193,7 @@ export async function runEval(deps: EvalRunnerDeps, options: EvalRunOptions): Pr
       .slice(0, 14)}_${randomUUID().slice(0, 6)}`,
     workflow: target.workflow.name,
     module: target.module,
-    model: options.model.name,
+    model: modelsSeen(finished) ?? options.model.name,
     provider: options.model.provider,
     agentVersions,
     promptVersion: promptVersion(agentVersions),
@@ -218,6 +213,19 @@ export async function runEval(deps: EvalRunnerDeps, options: EvalRunOptions): Pr
   };
 }
 
+/**
+ * The models the workflow's agents actually ran on (the configuration may choose per agent), `provider:model` for
+ * named providers; null when no agent reached a model.
+ */
+function modelsSeen(results: readonly CaseResult[]): string | null {
+  const seen = new Set<string>();
+  for (const r of results)
+    for (const a of r.agents)
+      if (a.calls > 0 && a.agent !== judgeAgent.name)
+        seen.add(a.provider === 'default' ? a.model : `${a.provider}:${a.model}`);
+  return seen.size === 0 ? null : [...seen].sort().join(', ');
+}
+
 function sliceFor(capture: ProposalCapture | null, options: EvalRunOptions): CaseSlice | null {
   // Only a clear proposal can ever stand alone: deferrals belong to no slice of the boundary.
   if (!capture || capture.proposed === null || !options.sliceOf) return null;
@@ -225,7 +233,10 @@ function sliceFor(capture: ProposalCapture | null, options: EvalRunOptions): Cas
   return outcome === null ? null : options.sliceOf({ outcome, confidence: capture.confidence, amount: capture.amount });
 }
 
-function notRun(c: EvalCase, why: string): CaseResult {
+/** What a result repeats of its case, so the report and the gate need only the results. */
+function caseFields(
+  c: EvalCase,
+): Pick<CaseResult, 'id' | 'source' | 'tags' | 'note' | 'input' | 'expected' | 'guardrail'> {
   return {
     id: c.id,
     source: c.source,
@@ -234,6 +245,12 @@ function notRun(c: EvalCase, why: string): CaseResult {
     input: c.input,
     expected: c.expected,
     ...(c.guardrail ? { guardrail: c.guardrail } : {}),
+  };
+}
+
+function notRun(c: EvalCase, why: string): CaseResult {
+  return {
+    ...caseFields(c),
     capture: null,
     error: `not run: ${why}`,
     scores: [],

@@ -83,10 +83,24 @@ export async function recentEvalRuns(
     .lean<Omit<EvalRunDoc, 'run' | 'reportHtml'>[]>();
 }
 
-/** The newest eval run of a workflow, whole (the baseline when `--baseline stored`, and the autonomy boundary). */
-export async function latestEvalRun(store: Pick<Store, 'connection'>, workflow: string): Promise<EvalRun | null> {
+/**
+ * The newest eval run of a workflow, whole: `--baseline stored` asks for one that passed its gate on the same cases
+ * (a regressed run must not become the next baseline), the autonomy boundary for one that passed.
+ */
+export async function latestEvalRun(
+  store: Pick<Store, 'connection'>,
+  workflow: string,
+  filter: { passed?: true; datasetHash?: string } = {},
+): Promise<EvalRun | null> {
   const doc = await evalRunModel(store)
-    .findOne({ workflow }, { reportHtml: 0 })
+    .findOne(
+      {
+        workflow,
+        ...(filter.passed ? { passed: { $ne: false } } : {}),
+        ...(filter.datasetHash ? { datasetHash: filter.datasetHash } : {}),
+      },
+      { reportHtml: 0 },
+    )
     .sort({ startedAt: -1 })
     .lean<EvalRunDoc>();
   return doc?.run ?? null;

@@ -1,3 +1,4 @@
+import { sharedAgreement } from './baseline.js';
 import { confidence, count, duration, judgeScore, percent, usd, utc } from './format.js';
 import type { EvalRun, GateResult } from './types.js';
 
@@ -259,6 +260,6 @@ export function evalTable(run: EvalRun, options: { color?: boolean } = {}): stri
       p,
     ),
   );
-  if (run.gate) out.push('', ...gateLines(run.gate, s.agreement.rate, p));
+  if (run.gate) out.push('', ...gateLines(run.gate, sharedAgreement(run.gate, s.agreement.rate), p));
   return `${out.join('\n')}\n`;
 }
