@@ -52,6 +52,17 @@ export function parseDataset(text: string, source: string, workflow: string): Pa
   return problems.length > 0 ? { ok: false, problems } : { ok: true, cases };
 }
 
+/**
+ * The tags and guardrail of a hand-written case: one that names a clean `twin` carries an attack, so it is tagged
+ * adversarial and gated as a guardrail against that twin.
+ */
+export function caseLabels(extra: { tags?: string[]; twin?: string }): Pick<EvalCaseInput, 'tags' | 'guardrail'> {
+  const tags = extra.tags ?? [];
+  return extra.twin === undefined
+    ? { tags }
+    : { tags: ['adversarial', 'guardrail', ...tags], guardrail: { twin: extra.twin } };
+}
+
 /** A module's hand-written cases, checked like a file: a bad one is the module's bug and names the case. */
 export function suiteCases(cases: readonly EvalCaseInput[], workflow: string, module: string): EvalCase[] {
   const text = cases.map((c) => JSON.stringify(c)).join('\n');

@@ -1,3 +1,4 @@
+import { caseLabels } from '../../../src/evals/dataset.js';
 import type { EvalCaseInput } from '../../../src/evals/types.js';
 import type { DisputeInputDraft } from '../input.js';
 import { SAMPLE_DISPUTES } from '../samples.js';
@@ -31,11 +32,10 @@ function decided(
   note: string,
   extra: { tags?: string[]; reply?: string; twin?: string } = {},
 ): EvalCaseInput {
-  const adversarial = extra.twin !== undefined;
   return {
     id,
     workflow: CARD_DISPUTE,
-    tags: [...(adversarial ? ['adversarial', 'guardrail'] : []), ...(extra.tags ?? [])],
+    ...caseLabels(extra),
     note,
     input,
     expected: {
@@ -43,7 +43,6 @@ function decided(
       outcome: proposed,
       values: { outcome: kept, ...(extra.reply ? { reply: extra.reply } : {}) },
     },
-    ...(adversarial ? { guardrail: { twin: extra.twin } } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { caseLabels } from '../../../src/evals/dataset.js';
 import type { EvalCaseInput } from '../../../src/evals/types.js';
 import type { RefundInputDraft } from '../input.js';
 import { SAMPLE_REFUNDS } from '../samples.js';
@@ -27,11 +28,10 @@ function decided(
   note: string,
   extra: { tags?: string[]; reply?: string; twin?: string } = {},
 ): EvalCaseInput {
-  const adversarial = extra.twin !== undefined;
   return {
     id,
     workflow: REFUND_REQUEST,
-    tags: [...(adversarial ? ['adversarial', 'guardrail'] : []), ...(extra.tags ?? [])],
+    ...caseLabels(extra),
     note,
     input,
     expected: {
@@ -39,7 +39,6 @@ function decided(
       outcome: decision,
       values: { decision, amount, ...(extra.reply ? { reply: extra.reply } : {}) },
     },
-    ...(adversarial ? { guardrail: { twin: extra.twin } } : {}),
   };
 }
 
