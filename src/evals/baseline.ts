@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { percent } from './format.js';
 import { statedOutcome } from './scorers.js';
 import type { CaseChange, EvalRun, GateResult, ProposalCapture } from './types.js';
 
@@ -104,7 +105,6 @@ const rateOf = (cases: readonly { agreed: boolean | null }[]): number | null => 
   return compared.length === 0 ? null : compared.filter((c) => c.agreed).length / compared.length;
 };
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const verdict = (c: { agreed: boolean | null; outcome: string | null; error: string | null }) =>
   c.error !== null
     ? 'error'
@@ -154,7 +154,7 @@ export function gate(run: EvalRun, baseline: Baseline | null, maxRegression: num
   if (shared.length === 0) failures.push(`the baseline (${baseline.source}) shares no case with this dataset`);
   else if (delta !== null && delta < -maxRegression - 1e-9)
     failures.push(
-      `agreement fell from ${pct(rateThen ?? 0)} to ${pct(rateNow ?? 0)} on ${shared.length} shared cases (${(delta * 100).toFixed(1)} points; at most ${(maxRegression * 100).toFixed(1)} allowed)`,
+      `agreement fell from ${percent(rateThen)} to ${percent(rateNow)} on ${shared.length} shared cases (${(delta * 100).toFixed(1)} points; at most ${(maxRegression * 100).toFixed(1)} allowed)`,
     );
 
   const changes: CaseChange[] = [];
