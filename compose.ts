@@ -4,6 +4,7 @@ import { agreementRoutes } from './handlers/agreement.js';
 import { apiRoutes } from './handlers/api.js';
 import { approvalRoutes } from './handlers/approvals.js';
 import { autonomyRoutes } from './handlers/autonomy.js';
+import { consoleRoutes } from './handlers/console/index.js';
 import { delegationRoutes } from './handlers/delegations.js';
 import { emailReviewRoutes } from './handlers/email/review.js';
 import { startEmailIntake } from './handlers/email/start.js';
@@ -34,6 +35,7 @@ export const inbound: InboundAdapters = {
     delegationRoutes,
     apiRoutes,
     approvalRoutes,
+    consoleRoutes,
   ],
   slack: { register: registerSlackHandlers, handleJob: handleSlackJob },
   email: { startMailboxIntake: startEmailIntake },

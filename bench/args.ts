@@ -39,6 +39,12 @@ export interface BenchParams {
   evalCases: number;
   /** Only the eval phase: a few minutes instead of the whole bench. */
   evalOnly: boolean;
+  /** Runs stored for the console phase (written straight into the store). */
+  consoleRuns: number;
+  /** Requests of each console page measured. */
+  consoleRequests: number;
+  /** Only the console phase. */
+  consoleOnly: boolean;
   quick: boolean;
   full: boolean;
   out: string;
@@ -62,6 +68,9 @@ const DEFAULTS: BenchParams = {
   storeSamples: 20,
   evalCases: 200,
   evalOnly: false,
+  consoleRuns: 10_000,
+  consoleRequests: 200,
+  consoleOnly: false,
   quick: false,
   full: false,
   out: 'docs/benchmarks.md',
@@ -86,6 +95,8 @@ const QUICK: Partial<BenchParams> = {
   emailSamples: 10,
   storeSamples: 10,
   evalCases: 50,
+  consoleRuns: 2_000,
+  consoleRequests: 50,
   cloneTo: QUICK_WAITING,
 };
 
@@ -94,6 +105,7 @@ const FULL: Partial<BenchParams> = { cloneTo: 100_000 };
 /** docs/benchmarks.md keeps the last complete run (issue 9), so a quick run writes its report elsewhere. */
 const QUICK_OUT = join(tmpdir(), 'countersign-bench-quick.md');
 const EVAL_ONLY_OUT = join(tmpdir(), 'countersign-bench-eval.md');
+const CONSOLE_ONLY_OUT = join(tmpdir(), 'countersign-bench-console.md');
 
 const NUMERIC: Record<string, keyof BenchParams> = {
   '--runs': 'runs',
@@ -112,34 +124,41 @@ const NUMERIC: Record<string, keyof BenchParams> = {
   '--email-samples': 'emailSamples',
   '--store-samples': 'storeSamples',
   '--eval-cases': 'evalCases',
+  '--console-runs': 'consoleRuns',
+  '--console-requests': 'consoleRequests',
 };
 
 export const USAGE = `npm run bench -- [--quick | --full] [--runs N] [--waiting N] [--decisions N] [--decisions-at-once N]
   [--fanout-runs N] [--fanout-latency MS] [--flows N] [--in-flight N] [--worker-concurrency N] [--max-eta S]
   [--clone-to N] [--slack-clicks N] [--email-backlog N] [--email-samples N] [--store-samples N]
-  [--eval-cases N] [--eval-only] [--out FILE]
+  [--eval-cases N] [--eval-only] [--console-runs N] [--console-requests N] [--console-only] [--out FILE]
 --quick: small counts and 2,000 waiting runs (10,000 adds minutes on FerretDB/SQLite), report in the
   temp folder unless --out; default: 10,000 waiting runs; --full: 100,000.
 --eval-only: only the eval phase (200 cases by default), report in the temp folder unless --out.
+--console-only: only the console phase (10,000 runs stored, 200 requests per page), report in the temp folder unless --out.
 WORKER_CONCURRENCY, RUN_LEASE_MS and RECONCILE_INTERVAL_MS are the production defaults unless --worker-concurrency is given.`;
 
 export function parseArgs(argv: string[]): BenchParams {
   const quick = argv.includes('--quick');
   const full = argv.includes('--full');
   const evalOnly = argv.includes('--eval-only');
+  const consoleOnly = argv.includes('--console-only');
+  if (evalOnly && consoleOnly) throw new Error(`--eval-only and --console-only exclude each other\n${USAGE}`);
   if (quick && full) throw new Error(`--quick and --full exclude each other\n${USAGE}`);
   const params: BenchParams = {
     ...DEFAULTS,
     ...(quick ? { ...QUICK, out: QUICK_OUT } : {}),
     ...(full ? FULL : {}),
     ...(evalOnly ? { out: EVAL_ONLY_OUT } : {}),
+    ...(consoleOnly ? { out: CONSOLE_ONLY_OUT } : {}),
     evalOnly,
+    consoleOnly,
     quick,
     full,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
-    if (flag === '--quick' || flag === '--full' || flag === '--eval-only') continue;
+    if (flag === '--quick' || flag === '--full' || flag === '--eval-only' || flag === '--console-only') continue;
     const [name, inline] = flag.includes('=') ? flag.split('=', 2) : [flag, undefined];
     const value = inline ?? argv[++i];
     if (name === '--out' && value) {

@@ -39,6 +39,8 @@ export function table(rows: readonly Row[], unitHeader = 'unit'): string {
 export function markdown(opts: {
   /** The issue's figures next to their goals. */
   summary: readonly Row[];
+  /** Which issue's goals the summary holds (the full bench: issue 9's; one phase alone: that phase's issue). */
+  summaryHeading?: string;
   rows: readonly Row[];
   charts: readonly string[];
   params: BenchParams;
@@ -60,7 +62,7 @@ production; the request counts hold on any store.
 
 ${opts.defaults}
 
-## Summary against issue 9
+## ${opts.summaryHeading ?? 'Summary against issue 9'}
 
 ${table(opts.summary, 'goal')}
 ## Results
@@ -68,8 +70,7 @@ ${table(opts.summary, 'goal')}
 ${table(opts.rows)}
 ## Charts
 
-\`\`\`text
-${opts.charts.join('\n')}\`\`\`
+${opts.charts.length > 0 ? `\`\`\`text\n${opts.charts.join('\n')}\`\`\`` : 'None in this mode: the full bench draws them.'}
 
 ## Observations
 

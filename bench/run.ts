@@ -14,6 +14,7 @@ import { benchEmailIntake } from './email-intake.js';
 import { type BenchApp, benchConfig, startBenchApp, waitForCount } from './harness.js';
 import { canForceGc, usedMemory } from './memory.js';
 import { measureCeiling } from './phase-ceiling.js';
+import { CONSOLE_METHOD, measureConsole } from './phase-console.js';
 import { measureEval } from './phase-eval.js';
 import { measureFanout } from './phase-fanout.js';
 import { type IdleResult, idleBreakdown, measureIdle } from './phase-idle.js';
@@ -46,6 +47,7 @@ const METHOD = [
   'Waiting runs: real runs (agents ran, checkpoint pending), started with a bounded window of runs in progress; the rest are copies of real waiting runs (bench/clone-waiting.ts: the run, every `steps` document of its journal and its checkpoints, ids rewritten, inserted in batches). Then the queues drain, the idle window runs, one copy is decided and must complete, the reconciler passes are timed (below), and memory is read (RSS after a forced GC; Redis `MEMORY USAGE` over `SCAN` of the bench prefix).',
   'Embedded store costs: a scratch collection shaped like `steps` (index on `runId`), filled by insertMany in batches of 1,000 to 1,000 documents and to the number of documents `runs` and `steps` hold at the end of the bench; with the app’s workers stopped, at each size, one at a time, the p50 of insertOne, findOne by `_id`, find on `runId`, updateOne on `_id` + `status`, deleteOne by `_id` (each capped at 15 s of samples once it has three). Dropped afterwards.',
   EVAL_METHOD,
+  CONSOLE_METHOD,
   'Ceiling: BullMQ FlowProducer flows (1 parent + 3 children) with no-op workers, measured first, on the same Redis, with the app’s worker concurrency.',
 ];
 
@@ -221,7 +223,7 @@ async function main(): Promise<number> {
         inFlight: params.inFlight,
       });
     };
-    const firstCeiling = params.evalOnly ? undefined : await measureFlows();
+    const firstCeiling = params.evalOnly || params.consoleOnly ? undefined : await measureFlows();
 
     phase('starting the app (createApp, offline model in-process, SMTP sink)');
     bench = await startBenchApp(bc);
@@ -243,12 +245,37 @@ async function main(): Promise<number> {
         params.out,
         markdown({
           summary: evals.rows,
+          summaryHeading: 'Summary: `countersign eval` alone',
           rows: evals.rows,
           charts: [],
           params,
           argv,
           machine: machine(redisVersion, 'see the full bench'),
           method: [EVAL_METHOD],
+          observations: [],
+          defaults,
+        }),
+      );
+      note(`wrote ${params.out}`);
+      return 0;
+    }
+
+    if (params.consoleOnly) {
+      phase(`console: runs list and run detail with ${count(params.consoleRuns)} runs stored`);
+      const consolePhase = await measureConsole(b, params.consoleRuns, params.consoleRequests);
+      phase('results');
+      process.stdout.write(`\n${defaults}\n\n${table(consolePhase.rows)}\n`);
+      await writeReport(
+        params.out,
+        markdown({
+          summary: consolePhase.rows,
+          summaryHeading: `Summary against issue 12: the console with ${count(params.consoleRuns)} runs stored`,
+          rows: consolePhase.rows,
+          charts: [],
+          params,
+          argv,
+          machine: machine(redisVersion, 'see the full bench'),
+          method: [CONSOLE_METHOD],
           observations: [],
           defaults,
         }),
@@ -341,6 +368,9 @@ async function main(): Promise<number> {
     phase('phase 8: the embedded store’s own costs at the sizes the bench reached');
     const storeCost = await measureStoreCost(b, waiting.sizes, params.storeSamples);
 
+    phase(`phase 10: the console's runs list and run detail with ${count(params.consoleRuns)} more runs stored`);
+    const consolePhase = await measureConsole(b, params.consoleRuns, params.consoleRequests);
+
     const idleRows: Row[] = [idleNone, waiting.idle].map((r) => ({
       metric: `Idle store requests per second, ${count(r.waiting)} waiting runs`,
       value: fmt(r.perSecond),
@@ -363,12 +393,13 @@ async function main(): Promise<number> {
       emailPhase,
       evals,
       storeCost,
+      consolePhase,
     ];
     const rows = [
       ...throughput.rows,
       ...resume.rows,
       ...idleRows,
-      ...[fanout, waiting, ceiling, slackAck, emailPhase, evals, storeCost].flatMap((p) => p.rows),
+      ...[fanout, waiting, ceiling, slackAck, emailPhase, evals, storeCost, consolePhase].flatMap((p) => p.rows),
       fraction,
       storeRow,
     ];

@@ -14,6 +14,7 @@ import type { SlackInbound } from './channels/slack/deps.js';
 import { createSlackIntegration } from './channels/slack/index.js';
 import type { Config } from './config.js';
 import { ConfigError } from './config-error.js';
+import { createConsoleServices } from './console/services.js';
 import { createDependencyHealth, type DependencyHealth, DRIVER_EVENTS } from './dependency-health.js';
 import {
   agentRegistry,
@@ -311,7 +312,20 @@ export async function createApp(options: AppOptions): Promise<App> {
       health,
       logger,
       now: () => clock.now(),
-      workflows: { startsByWebhook: (name) => catalogue.webhooks.has(name), listing: catalogue.listing },
+      workflows: {
+        startsByWebhook: (name) => catalogue.webhooks.has(name),
+        listing: catalogue.listing,
+        inputProblems: catalogue.inputProblems,
+      },
+      console: createConsoleServices({
+        connection: store.connection,
+        redis,
+        mailer,
+        appSecret: config.appSecret,
+        signInLimits: config.settings.console.signInLimits,
+        prefix: config.queuePrefix,
+        queues: { runs: queues.runs, agents: queues.agents, notify: queues.notify },
+      }),
     },
     options.inbound.http,
   );

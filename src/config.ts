@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import { AUTONOMY_LEVELS, type Autonomy, loadSettings, type ReviewPolicy, type Settings } from './settings.js';
@@ -8,6 +9,41 @@ export type { Autonomy } from './settings.js';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+
+/** The names proxy-addr (behind express "trust proxy") knows besides addresses and subnets. */
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  if (rest.length > 0 || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d+$/.test(bits)) return isIP(bits) === 4 && family === 4;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY as express wants it: `true`/`false`, a hop count, or proxies by name, address or subnet. Checked
+ * here, because express only finds a bad entry when the first request arrives and then fails every request.
+ */
+const trustProxySchema = z.string().transform((raw, ctx): boolean | number | string => {
+  const value = raw.trim();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((e) => e.trim());
+  const bad = entries.filter((e) => !isProxyEntry(e));
+  if (bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected true, false, a hop count, or loopback/linklocal/uniquelocal, addresses and subnets (not ${bad.join(', ')})`,
+    });
+    return z.NEVER;
+  }
+  return entries.join(',');
+});
 const optionalUrl = (what: string) => z.preprocess(emptyToUndefined, z.url({ message: `expected ${what}` }).optional());
 const intFrom = (def: number, min: number, max: number) =>
   z.preprocess(
@@ -73,6 +109,14 @@ const envSchema = z
       z.url({ message: 'expected a URL' }).default('https://slack.com/api/'),
     ),
     SLACK_APPROVALS_CHANNEL: optionalString,
+    /** "Sign in with Slack" (OpenID Connect) on the console: the Slack app's client id and secret. */
+    SLACK_CLIENT_ID: optionalString,
+    SLACK_CLIENT_SECRET: optionalString,
+    /** Where the browser is sent to authorise (default Slack's own page); a stand-in's in tests. */
+    SLACK_OIDC_AUTHORIZE_URL: z.preprocess(
+      emptyToUndefined,
+      z.url({ message: 'expected a URL' }).default('https://slack.com/openid/connect/authorize'),
+    ),
     /** Channels (ids, comma-separated) where mentioning the bot starts work; empty = any channel the bot is in. */
     SLACK_INTAKE_CHANNELS: optionalString,
     SMTP_URL: optionalUrl('an SMTP URL such as smtp://user:pass@mail.example.com:587'),
@@ -86,6 +130,13 @@ const envSchema = z
     /** RFC 3834 §2 asks responders not to answer one sender again within days; a day is our floor by default. */
     EMAIL_AUTO_REPLY_WINDOW_MINUTES: intFrom(1_440, 1, 43_200),
     APPROVER_EMAILS: emailList,
+    /**
+     * Which proxies in front may name the client (express "trust proxy": a hop count, `loopback`, addresses or
+     * subnets), so per-client limits see clients rather than the proxy. Unset: no proxy is believed.
+     */
+    TRUST_PROXY: z.preprocess(emptyToUndefined, trustProxySchema.optional()),
+    /** Console administrators, besides the configuration file's `console.admins` (the demo names its approver). */
+    CONSOLE_ADMINS: emailList,
     DIGEST_TO: emailList,
     DIGEST_CRON: optionalString,
     /** `address=Area/City` pairs, comma-separated: each recipient gets the digest on DIGEST_CRON in their zone. */
@@ -181,6 +232,9 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string;
   approverEmails: string[];
+  consoleAdmins: string[];
+  /** express "trust proxy" (TRUST_PROXY): every proxy, a hop count or a list of trusted proxies; undefined trusts none. */
+  trustProxy: boolean | number | string | undefined;
   digestTo: string[];
   webhookSecret: string | undefined;
   autonomy: Autonomy;
@@ -202,6 +256,8 @@ export interface Config {
     appToken: string | undefined;
     apiUrl: string;
     approvalsChannel: string | undefined;
+    /** "Sign in with Slack" on the console; both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set. */
+    oidc: { clientId: string; clientSecret: string; authorizeUrl: string } | undefined;
     intakeChannels: string[];
   };
   imap: { url: string | undefined; mailbox: string; authservId: string | undefined };
@@ -281,6 +337,8 @@ export function parseEnv(source: Record<string, string | undefined>, options: { 
     smtpUrl: env.SMTP_URL,
     mailFrom: env.MAIL_FROM,
     approverEmails: env.APPROVER_EMAILS,
+    consoleAdmins: env.CONSOLE_ADMINS,
+    trustProxy: env.TRUST_PROXY,
     digestTo: env.DIGEST_TO,
     webhookSecret: env.WEBHOOK_SECRET,
     autonomy: env.AUTONOMY,
@@ -312,6 +370,14 @@ export function parseEnv(source: Record<string, string | undefined>, options: { 
       appToken: env.SLACK_APP_TOKEN,
       apiUrl: env.SLACK_API_URL,
       approvalsChannel: env.SLACK_APPROVALS_CHANNEL,
+      oidc:
+        env.SLACK_CLIENT_ID && env.SLACK_CLIENT_SECRET
+          ? {
+              clientId: env.SLACK_CLIENT_ID,
+              clientSecret: env.SLACK_CLIENT_SECRET,
+              authorizeUrl: env.SLACK_OIDC_AUTHORIZE_URL,
+            }
+          : undefined,
       intakeChannels: (env.SLACK_INTAKE_CHANNELS ?? '')
         .split(',')
         .map((c) => c.trim())

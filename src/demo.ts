@@ -23,6 +23,7 @@ export async function runDemo(
   const config = loadConfig({
     OFFLINE_MODEL_LATENCY_MS: '600',
     APPROVER_EMAILS: 'approver@example.com',
+    CONSOLE_ADMINS: 'approver@example.com',
     LOG_LEVEL: 'warn',
     ...env,
     COUNTERSIGN_DEMO: '1',
@@ -65,8 +66,10 @@ export async function runDemo(
     say(`  the run:   curl -H 'Authorization: Bearer ${config.apiToken}' ${config.publicUrl}/api/runs/${runId}`);
     await followUntilCheckpoint(app, runId, config);
   }
-  say(`\n  dashboard: ${config.publicUrl}/`);
-  say('Approve, reject or edit there; the emails appear here. Ctrl-C to stop.');
+  say(
+    `\n  console: ${config.publicUrl}/ — sign in as approver@example.com; the sign-in link is mailed, so it appears here.`,
+  );
+  say('Approve, reject or edit in the console or by the links above; the emails appear here. Ctrl-C to stop.');
   return new Promise((resolve) => {
     const stop = () => {
       say('\nstopping…');

@@ -50,6 +50,17 @@ export class AlreadyDecided extends CountersignError {
   }
 }
 
+/** The checkpoint changed after the person reviewed it (DecisionRequest.expectedVersion): nothing was written. */
+export class StaleCheckpoint extends CountersignError {
+  readonly code = 'stale_checkpoint';
+  constructor(
+    readonly expected: number,
+    readonly current: number,
+  ) {
+    super(`the checkpoint changed since it was reviewed (version ${expected}, now ${current}); review it again`);
+  }
+}
+
 /** A failure worth retrying (network, 429, 5xx). `retryAfterMs` when the other side said how long to wait. */
 export class Retryable extends CountersignError {
   readonly code = 'retryable';

@@ -142,6 +142,21 @@ const workflowSchema = z.strictObject({
     })
     .optional(),
   agents: agentsSchema,
+  /**
+   * Which of this workflow's pending checkpoints the console offers for bulk approval (src/console/bulk.ts):
+   * `false` for none; otherwise those whose proposal is at least `minConfidence` sure, whose amount is at most
+   * `maxAmount`, and whose proposed outcome is among `outcomes` (any when absent). Absent: 85 % and 100.
+   */
+  bulkApprove: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxAmount: z.number().nonnegative().optional(),
+        minConfidence: z.number().min(0).max(1).optional(),
+        outcomes: z.array(z.string().min(1).max(60)).max(20).optional(),
+      }),
+    ])
+    .optional(),
 });
 
 const emailRouteSchema = z.strictObject({
@@ -239,6 +254,50 @@ const autonomySchema = z.strictObject({
   amountBands: cutPoints('amount', z.number().gt(0, { error: 'expected an amount above 0' }), [50, 250, 1000]),
 });
 
+const consoleEmail = z.email().transform((e) => e.toLowerCase());
+
+/** Who may sign in to the console besides approvers, and for how long a session lasts. */
+const consoleSchema = z
+  .strictObject({
+    /** Viewers, or `{ email, role }` for another role. */
+    users: z
+      .array(
+        z.union(
+          [consoleEmail, z.strictObject({ email: consoleEmail, role: z.enum(['viewer', 'approver', 'admin']) })],
+          {
+            error: 'expected an email address or { email, role: viewer | approver | admin }',
+          },
+        ),
+      )
+      .default([]),
+    /** May cancel runs, retry steps, apply autonomy grants and mint public form links. */
+    admins: z.array(consoleEmail).default([]),
+    sessionHours: z
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(12),
+    /** Sign-in link requests allowed per window: from one client address, and to one email address. */
+    signInLimits: z
+      .strictObject({
+        perClient: z.int().min(1).max(100_000).default(10),
+        perAddress: z.int().min(1).max(100_000).default(5),
+        windowMinutes: z.int().min(1).max(1_440).default(15),
+        /** Runs one client may start per hour through one workflow's public form link. */
+        publicSubmitsPerHour: z.int().min(1).max(100_000).default(20),
+      })
+      .prefault({}),
+    /**
+     * Field names whose values the console masks wherever it shows recorded data (tool arguments and details, run
+     * input and output, step results), at any depth, compared without regard to case.
+     */
+    redact: z
+      .array(z.string().trim().min(1).max(100))
+      .max(200)
+      .default(['cardNumber', 'pan', 'cvc', 'cvv', 'password', 'secret', 'token', 'apiKey', 'authorization']),
+  })
+  .prefault({});
+
 export const settingsSchema = z
   .strictObject({
     groups: z.record(nameKey('group'), memberList).default({}),
@@ -263,7 +322,7 @@ export const settingsSchema = z
       })
       .prefault({}),
     providers: z.record(nameKey('provider'), providerSchema).default({}),
-    console: z.strictObject({ users: z.array(z.email().transform((e) => e.toLowerCase())).default([]) }).prefault({}),
+    console: consoleSchema,
     autonomy: autonomySchema.prefault({}),
   })
   .superRefine((settings, ctx) => {

@@ -9,9 +9,15 @@ const CHANNEL_NAMES: Record<DecisionView['channel'], string> = {
   link: 'an approval link',
   slack: 'Slack',
   email: 'email',
+  console: 'the console',
   policy: 'the autonomy policy',
   timeout: 'timeout',
 };
+
+/** How a channel reads in a sentence ("via Slack", "via the console"). */
+export function channelName(channel: string): string {
+  return Object.hasOwn(CHANNEL_NAMES, channel) ? CHANNEL_NAMES[channel as DecisionView['channel']] : channel;
+}
 
 function verb(decision: DecisionView['decision']): string {
   return decision === 'approve' ? 'Approved' : 'Rejected';
@@ -29,7 +35,7 @@ function outcomeOf(checkpoint: CheckpointView | null): string {
   return `The request is ${checkpoint.status}.`;
 }
 
-function decisionDetails(d: DecisionView): SafeHtml {
+export function decisionDetails(d: DecisionView): SafeHtml {
   const edits = Object.entries(d.edits ?? {});
   return html`<div class="card"><p><strong>${decisionSentence(d)}</strong></p>${d.comment && html`<p>Comment: ${d.comment}</p>`}${
     edits.length > 0 &&
@@ -37,7 +43,7 @@ function decisionDetails(d: DecisionView): SafeHtml {
   }</div>`;
 }
 
-function evidenceSection(checkpoint: CheckpointView): SafeHtml {
+export function evidenceSection(checkpoint: CheckpointView): SafeHtml {
   return html`${(checkpoint.evidence ?? []).map(
     (section) =>
       html`<h2>${section.title}</h2><div class="card"><dl>${section.items.map(
@@ -46,14 +52,14 @@ function evidenceSection(checkpoint: CheckpointView): SafeHtml {
   )}`;
 }
 
-function proposalSection(p: CheckpointView['proposal']): SafeHtml {
+export function proposalSection(p: CheckpointView['proposal']): SafeHtml {
   const confidence = typeof p.confidence === 'number' ? `${Math.round(p.confidence * 100)}%` : undefined;
   return html`<h2>What the AI proposes</h2><div class="card"><dl><dt>Outcome</dt><dd><strong>${p.outcome}</strong></dd>${
     confidence && html`<dt>Confidence</dt><dd>${confidence}</dd>`
   }${p.rationale && html`<dt>Rationale</dt><dd>${p.rationale}</dd>`}</dl></div>`;
 }
 
-function header(checkpoint: CheckpointView): SafeHtml {
+export function header(checkpoint: CheckpointView): SafeHtml {
   return html`<p class="muted">Countersign · ${checkpoint.workflow} · checkpoint ${checkpoint.name}</p><h1>${checkpoint.title}</h1><p>${checkpoint.summary}</p>`;
 }
 
@@ -64,13 +70,15 @@ export interface ApprovalFormState {
   issues?: FieldIssue[];
 }
 
-export function approvalFormPage(opts: {
-  checkpoint: CheckpointView;
-  recipient: string;
-  expiresAt: Date;
-  state?: ApprovalFormState;
-}): string {
-  const { checkpoint, state } = opts;
+/**
+ * "Your decision": the editable fields, the comment and approve/reject, the same on the approval page and in the
+ * console's inbox; `form` opens the <form> element (its action and hidden fields differ).
+ */
+export function decisionForm(
+  checkpoint: CheckpointView,
+  state: ApprovalFormState | undefined,
+  form: SafeHtml,
+): SafeHtml {
   const fields = editableFields(checkpoint.editableSchema ?? {});
   const issues = state?.issues ?? [];
   const known = new Set(fields.map((f) => f.name));
@@ -80,18 +88,28 @@ export function approvalFormPage(opts: {
   // The engine refuses a reject without a comment here; the browser asks first. Approve skips the browser's check
   // (`formnovalidate`), since approving needs no comment; the server still checks every field either way.
   const reasonRequired = checkpoint.requireRejectReason === true;
-  return layout({
-    title: checkpoint.title,
-    body: html`${header(checkpoint)}${evidenceSection(checkpoint)}${proposalSection(checkpoint.proposal)}
-<h2>Your decision</h2>
+  return html`<h2>Your decision</h2>
 ${general.length > 0 && html`<div class="card errors" role="alert">${general.map((i) => html`<p class="error">${i.path === '(root)' ? '' : `${i.path}: `}${i.message}</p>`)}</div>`}
-<form method="post">
+${form}
 ${fields.length > 0 && html`<p class="muted">Change anything below before approving; unchanged fields keep the proposal.</p>`}
 ${renderEditFields(fields, state?.values ?? checkpoint.values ?? {}, issues)}
 <label for="comment">${reasonRequired ? 'Comment (required to reject: say why)' : 'Comment (optional)'}</label>${commentIssues[0] && html`<div class="error" id="comment-error" role="alert">${commentIssues[0].message}</div>`}<textarea id="comment" name="comment" rows="3" maxlength="2000"${reasonRequired && html` required`}${commentIssues.length > 0 && html` aria-invalid="true" aria-describedby="comment-error"`}>
 ${state?.comment ?? ''}</textarea>
 <div class="actions"><button class="approve" type="submit" name="decision" value="approve"${reasonRequired && html` formnovalidate`}>Approve</button><button class="reject" type="submit" name="decision" value="reject">Reject</button></div>
-</form>
+</form>`;
+}
+
+export function approvalFormPage(opts: {
+  checkpoint: CheckpointView;
+  recipient: string;
+  expiresAt: Date;
+  state?: ApprovalFormState;
+}): string {
+  const { checkpoint } = opts;
+  return layout({
+    title: checkpoint.title,
+    body: html`${header(checkpoint)}${evidenceSection(checkpoint)}${proposalSection(checkpoint.proposal)}
+${decisionForm(checkpoint, opts.state, html`<form method="post">`)}
 <p class="muted">Deciding as ${opts.recipient}. This link works once and expires ${formatWhen(opts.expiresAt)}.</p>`,
   });
 }

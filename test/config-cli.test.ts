@@ -132,6 +132,21 @@ describe('parseEnv', () => {
     ]);
   });
 
+  it('reads TRUST_PROXY as express wants it: a boolean, a hop count, or proxies', () => {
+    const trust = (value: string) => parseEnv({ ...required, TRUST_PROXY: value }).trustProxy;
+    expect(trust('true')).toBe(true);
+    expect(trust('false')).toBe(false);
+    expect(trust('2')).toBe(2);
+    expect(trust('loopback, 10.0.0.0/8,fd00::/8, 192.168.1.1')).toBe('loopback,10.0.0.0/8,fd00::/8,192.168.1.1');
+    expect(trust('')).toBeUndefined();
+  });
+
+  it('refuses a TRUST_PROXY entry express would only fail on at the first request', () => {
+    expect(problemsOf({ ...required, TRUST_PROXY: 'loopback, yes, 10.0.0.0/40' })).toEqual([
+      'TRUST_PROXY: expected true, false, a hop count, or loopback/linklocal/uniquelocal, addresses and subnets (not yes, 10.0.0.0/40)',
+    ]);
+  });
+
   it('runs the demo without APP_SECRET or COUNTERSIGN_API_TOKEN, on fixed demo secrets', () => {
     const config = parseEnv({
       MONGODB_URI: required.MONGODB_URI,

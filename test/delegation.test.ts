@@ -156,6 +156,24 @@ describe('delegation', () => {
   });
 });
 
+describe('decidableBy', () => {
+  it('picks from a list, in order, the checkpoints mayDecide would allow one by one', async () => {
+    await createIdentities(h.store).link({ email: 'jo@x.io', slackUserId: 'U0JO00001' });
+    await h.engine.setDelegation({ approver: 'kim@x.io', delegate: 'jo@x.io', until: inDays(2), createdBy: 'api' });
+    const bySlackId = (await startExpense(['U0JO00001'])).cp;
+    const notTheirs = (await startExpense(['lee@x.io'])).cp;
+    const asDelegate = (await startExpense(['kim@x.io'])).cp;
+    const byEmail = (await startExpense(['jo@x.io', 'lee@x.io'])).cp;
+    const list = [byEmail, notTheirs, bySlackId, asDelegate];
+    const picked = await h.engine.decidableBy(list, 'jo@x.io');
+    expect(picked.map((cp) => cp._id)).toEqual([byEmail._id, bySlackId._id, asDelegate._id]);
+    for (const cp of list) expect(await h.engine.mayDecide(cp, 'jo@x.io')).toBe(picked.includes(cp));
+    expect(await h.engine.decidableBy(list, 'stranger@x.io')).toEqual([]);
+    await h.engine.clearDelegation('kim@x.io');
+    expect((await h.engine.decidableBy(list, 'jo@x.io')).map((cp) => cp._id)).toEqual([byEmail._id, bySlackId._id]);
+  });
+});
+
 describe('the delegations API', () => {
   const call = (method: string, path: string, body?: unknown) =>
     fetch(`${baseUrl}${path}`, {

@@ -10,6 +10,7 @@ import { AlreadyDecided, InvalidInput, issuesOf, NotAuthorized, NotFound } from 
 import { createHttpApp } from '../src/http/server.js';
 import { createMetrics, type Metrics } from '../src/metrics.js';
 import { type CheckpointDoc, openStore, type Store } from '../src/store/models.js';
+import { testConsoleServices } from './support/console-services.js';
 import { mongodbUri, redisUrl, testMongoUri } from './support/env.js';
 
 /**
@@ -146,6 +147,25 @@ export class FakeEngine implements Engine {
     return checkpoint.approvers.emails.includes(actor.toLowerCase()) || checkpoint.approvers.slackUsers.includes(actor);
   }
 
+  async decidableBy(checkpoints: readonly CheckpointDoc[], actor: string): Promise<CheckpointDoc[]> {
+    const mine: CheckpointDoc[] = [];
+    for (const cp of checkpoints) if (await this.mayDecide(cp, actor)) mine.push(cp);
+    return mine;
+  }
+
+  async getRunDetail(runId: string) {
+    const run = this.runs.get(runId);
+    return run ? { ...run, source: null, modelCalls: [], toolCalls: [], results: {}, cancelled: null } : null;
+  }
+
+  async cancelRun(): Promise<{ cancelled: boolean; status: RunView['status'] }> {
+    throw new Error('not used by the HTTP tests');
+  }
+
+  async retryStep(): Promise<{ retried: boolean; status: RunView['status'] }> {
+    throw new Error('not used by the HTTP tests');
+  }
+
   async listCheckpoints(): Promise<CheckpointDoc[]> {
     return [...this.checkpoints.values()];
   }
@@ -238,8 +258,9 @@ export async function startHarness(
       metrics,
       logger: pino({ level: 'silent' }),
       now: opts.now,
+      console: testConsoleServices(store, redis, config.appSecret, `test-${label}`),
       // The engine double's workflows stand in for the modules' `intake.webhooks`.
-      workflows: { startsByWebhook: (name) => engine.hasWorkflow(name), listing: () => [] },
+      workflows: { startsByWebhook: (name) => engine.hasWorkflow(name), listing: () => [], inputProblems: () => [] },
     },
     inbound.http,
   );

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, runView, startHarness } from './http-harness.js';
+import { type Harness, startHarness } from './http-harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -53,16 +53,12 @@ describe('GET /metrics', () => {
 });
 
 describe('GET /', () => {
-  it('lists recent runs with links and escapes what it shows', async () => {
-    h.engine.runs.set('run_1', runView('run_1', 'card-dispute', {}));
-    h.engine.runs.set('run_2', runView('run_2', '<b>odd</b>', {}));
+  it('sends a browser that is not signed in from / to the console sign-in page, under a strict policy', async () => {
     const res = await fetch(`${h.url}/`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
-    const page = await res.text();
-    expect(page).toContain('<a href="/api/runs/run_1">run_1</a>');
-    expect(page).toContain('&lt;b&gt;odd&lt;/b&gt;');
-    expect(page).not.toContain('<b>odd</b>');
+    expect(new URL(res.url).pathname).toBe('/login');
+    expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    expect(await res.text()).toContain('Email me a sign-in link');
   });
 });
 

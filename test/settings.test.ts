@@ -111,7 +111,8 @@ describe('countersign.example.yaml', () => {
     ]);
     expect(example.workflows['card-dispute']?.autonomy).toBe('manual');
     expect(slackCommandWorkflow(example, 'refund')).toBe('refund-request');
-    expect(example.console.users).toEqual(['ops@acme.test']);
+    expect(example.console.users).toEqual(['ops@acme.test', { email: 'lead@acme.test', role: 'approver' }]);
+    expect(example.console.admins).toEqual(['cto@acme.test']);
   });
 
   it('resolves apiKeyEnv from the environment it is given', () => {
@@ -128,7 +129,12 @@ describe('without a file', () => {
       agents: {},
       routing: { email: [], slack: { commands: {} } },
       providers: {},
-      console: { users: [] },
+      console: expect.objectContaining({
+        users: [],
+        admins: [],
+        sessionHours: 12,
+        signInLimits: { perClient: 10, perAddress: 5, windowMinutes: 15, publicSubmitsPerHour: 20 },
+      }),
       autonomy: {
         bar: { minAgreement: 0.98, minCases: 200, confidence: 0.95 },
         lower: { below: 0.9, minCases: 30, windowDays: 30 },
@@ -235,7 +241,7 @@ console: { users: [not-an-email] }
       `${LABEL} workflows.w.reminders.max: expected at most 50, got 99`,
       `${LABEL} workflows.w.timeout.afterHours: expected more than 0, got 0`,
       `${LABEL} routing.slack.commands.Refund: expected a lowercase word (letters, digits, "-")`,
-      `${LABEL} console.users[0]: expected an email address, got "not-an-email"`,
+      `${LABEL} console.users[0]: expected an email address or { email, role: viewer | approver | admin }`,
     ]);
   });
 

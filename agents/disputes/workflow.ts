@@ -121,6 +121,7 @@ export function createCardDisputeWorkflow(deps: CardDisputeDeps) {
             confidence: proposal.confidence,
             amount: dispute.amount,
           },
+          ...deps.review,
         });
         const agreed = proposal.outcome === 'review' ? null : review.values.outcome === proposal.outcome;
         if (review.decision === 'reject') {

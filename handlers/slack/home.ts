@@ -10,11 +10,8 @@ export async function handleHomeJob(d: SlackHandlerDeps, user: string) {
   const person = await d.people.resolve(user);
   const mine = new Set([person.actor, ...person.aliases].map((i) => i.toLowerCase()));
   const pendingAll = await d.engine.listCheckpoints({ status: 'pending', limit: 100 });
-  const pending: CheckpointView[] = [];
-  for (const cp of pendingAll) {
-    const already = (cp.approvals ?? []).some((a) => mine.has(a.actor.toLowerCase()));
-    if (!already && (await d.engine.mayDecide(cp, person.actor, person.aliases))) pending.push(cp);
-  }
+  const notYetApproved = pendingAll.filter((cp) => !(cp.approvals ?? []).some((a) => mine.has(a.actor.toLowerCase())));
+  const pending: CheckpointView[] = await d.engine.decidableBy(notYetApproved, person.actor, person.aliases);
   const since = new Date(d.now().getTime() - RECENT_MS);
   const decided = (await d.engine.listCheckpoints({ decidedSince: since, limit: 200 }))
     .filter((cp) => cp.status !== 'pending' && cp.decision && mine.has(cp.decision.actor.toLowerCase()))

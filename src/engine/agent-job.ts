@@ -71,7 +71,9 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
     if (!(err instanceof NonRetryable) && err instanceof Error && attempt < attempts) {
       // A failed attempt's calls are written now: they explain the retry people will see.
       await deps.engineStore.insertCallLogs(logsOf(calls));
-      await deps.engineStore.append([{ kind: 'attempt', runId, stepId, attempt, error }]);
+      await deps.engineStore.append([
+        { kind: 'attempt', runId, stepId, attempt, error, ...(job.data.retry ? { retry: job.data.retry } : {}) },
+      ]);
       log.warn({ attempt, err: error.message }, 'agent step failed; retrying');
       throw err;
     }
@@ -95,9 +97,10 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
  * that finish together wake it together: the job id is per step, and a pass that finds nothing new writes nothing.
  */
 async function end(deps: EngineDeps, job: AgentJob, dispatch: AgentDispatch, stepEnd: StepEnd): Promise<void> {
-  await deps.engineStore.append([{ kind: 'end', runId: job.runId, stepId: job.stepId, end: stepEnd }]);
+  const retry = job.retry ? { retry: job.retry } : {};
+  await deps.engineStore.append([{ kind: 'end', runId: job.runId, stepId: job.stepId, end: stepEnd, ...retry }]);
   deps.failpoints.hit(`agent-journaled:${dispatch.name}`);
-  await deps.queues.enqueuePass(job.runId, `s${dispatch.seq}`);
+  await deps.queues.enqueuePass(job.runId, job.retry ? `s${dispatch.seq}-r${job.retry}` : `s${dispatch.seq}`);
 }
 
 /**

@@ -11,8 +11,11 @@ import {
   SCHEMA_VERSION,
   type StepDoc,
   type StepKind,
+  totalUsage,
+  type Usage,
   zeroUsage,
 } from '../store/models.js';
+import { dispatchOfStep } from './agent-job.js';
 import { runApproval } from './approval.js';
 import {
   type AutonomySpec,
@@ -195,7 +198,7 @@ export class PassContext implements WorkflowContext {
     this.stopHeartbeat();
     if (this.lease === 'lost') return false;
     const seen = new Set(this.run.lastPass?.seenEnds ?? []);
-    const fresh = [...this.run.ended].filter((id) => !seen.has(id));
+    const fresh = [...this.run.ended].filter((id) => !seen.has(this.endKey(id)));
     const records = this.pending.splice(0, this.pending.length);
     if (records.length === 0 && !statusChanged && this.lease === 'none') return true;
     // Call logs wait in the journal until the run stops running (or many have gathered), then go in one write per
@@ -208,7 +211,7 @@ export class PassContext implements WorkflowContext {
       gen: this.gen,
       status,
       at,
-      seenEnds: [...seen, ...copied],
+      seenEnds: [...seen, ...copied.map((id) => this.endKey(id))],
     };
     if (this.lease === 'held') {
       const written = await this.deps.engineStore.append([...records, release]);
@@ -234,6 +237,23 @@ export class PassContext implements WorkflowContext {
     }
     await this.copyCallLogs(copied);
     return true;
+  }
+
+  /** A step's end as `seenEnds` names it: a retried step's end of generation k is another end than its first. */
+  private endKey(stepId: string): string {
+    const retry = this.run.retries?.get(stepId) ?? 0;
+    return retry ? `${stepId}#r${retry}` : stepId;
+  }
+
+  /** What the run's steps have used so far (their ends folded in), for the run document's summary. */
+  usage(): Usage {
+    return totalUsage(this.run.steps.values());
+  }
+
+  /** Whether the pass has the unseen ends of agents to copy call logs from (a cancelled run writes only for them). */
+  hasUnseenEnds(): boolean {
+    const seen = new Set(this.run.lastPass?.seenEnds ?? []);
+    return [...this.run.ended].some((id) => !seen.has(this.endKey(id)));
   }
 
   /**
@@ -317,6 +337,7 @@ export class PassContext implements WorkflowContext {
     const rec = this.journal.get(id);
     if (rec?.status === 'completed') return rec.result as O;
     if (rec?.status === 'failed') throw this.failure(rec);
+    if (rec && this.run.rerun?.has(id)) return this.dispatchAgain(rec);
     if (rec) return this.suspend(true);
     if (!this.deps.agents.has(agent.name)) throw new Error(`agent ${agent.name} is not registered with the engine`);
     const parsed = agent.input.safeParse(input);
@@ -328,6 +349,35 @@ export class PassContext implements WorkflowContext {
         this.deps.queues.enqueueAgent(this.runId, id, {
           attempts: this.deps.settings.agentAttempts,
           dispatch: { name: agent.name, input: parsed.data, seq: doc.seq, workflow: this.workflowName },
+        }),
+      );
+      return BUSY;
+    });
+  }
+
+  /**
+   * A person retried this agent step: the pass holding the lease marks the step as dispatched in the new generation
+   * (so later passes wait for it instead of dispatching it again), then queues a job of that generation, whose end
+   * is recorded apart from the failed one's. Same input as first dispatched: the journal's, not a new replay's.
+   */
+  private dispatchAgain<O>(rec: StepDoc): Promise<O> {
+    const retry = rec.retry ?? 0;
+    return this.track<O>(async () => {
+      if (!(await this.takeLease())) return LOST;
+      await this.deps.engineStore.updateStep(this.runId, rec.stepId, {
+        status: 'queued',
+        attempts: 0,
+        retry,
+        error: null,
+        result: null,
+        startedAt: null,
+        finishedAt: null,
+      });
+      this.afterwards.push(() =>
+        this.deps.queues.enqueueAgent(this.runId, rec.stepId, {
+          attempts: this.deps.settings.agentAttempts,
+          dispatch: dispatchOfStep(rec, this.workflowName),
+          retry,
         }),
       );
       return BUSY;
@@ -681,6 +731,10 @@ export class PassContext implements WorkflowContext {
       this.pending.push({ kind: 'step', doc: this.newStep(stepId, kind, name, fields) });
       return;
     }
-    await this.deps.engineStore.updateStep(this.runId, stepId, { wakeAt: null, ...fields });
+    // A retried step's first outcome in its new generation replaces what the failed run left on the step.
+    const anew = this.run.rerun?.has(stepId)
+      ? { error: null, result: null, finishedAt: null, retry: rec.retry ?? 0 }
+      : {};
+    await this.deps.engineStore.updateStep(this.runId, stepId, { wakeAt: null, ...anew, ...fields });
   }
 }

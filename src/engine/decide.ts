@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AlreadyDecided, InvalidInput, NotAuthorized, NotFound } from '../errors.js';
+import { AlreadyDecided, InvalidInput, NotAuthorized, NotFound, StaleCheckpoint } from '../errors.js';
 import { createIdentities } from '../identity.js';
 import { isInfrastructureError } from '../infra-errors.js';
 import { appendAudit } from '../store/audit.js';
@@ -90,6 +90,11 @@ export async function decide(deps: EngineDeps, req: DecisionRequest, alongside?:
           await audit(deps, cp, req, 'not_authorized');
           throw new NotAuthorized(`${req.actor} may not decide this checkpoint`);
         }
+      }
+      // The person decided on what they saw; a checkpoint that moved on since (a partial approval, an edit) is not it.
+      if (req.expectedVersion !== undefined && cp.version !== req.expectedVersion) {
+        await audit(deps, cp, req, 'stale', `reviewed version ${req.expectedVersion}, now ${cp.version}`);
+        throw new StaleCheckpoint(req.expectedVersion, cp.version);
       }
       if (req.decision === 'reject' && cp.requireRejectReason && !req.comment?.trim()) {
         await audit(deps, cp, req, 'reason_required');

@@ -171,6 +171,46 @@ export async function authorityOf(
 }
 
 /**
+ * The checkpoints of `cps` that `actor` may decide, by the rules of authorityOf, in their order: for a list of
+ * many (an inbox), the actor's identities and the delegations they hold are read once, not once per checkpoint.
+ */
+export async function decidableBy(
+  deps: EngineDeps,
+  cps: readonly CheckpointDoc[],
+  actor: string,
+  aliases: string[] = [],
+): Promise<CheckpointDoc[]> {
+  if (cps.length === 0) return [];
+  const identities = createIdentities(deps.store);
+  const ids = await identities.expand([actor, ...aliases]);
+  let principals: Promise<string[][]> | undefined;
+  const approversActorStandsFor = () => {
+    principals ??= (async () => {
+      const out: string[][] = [];
+      for (const d of await activeDelegations(deps)) {
+        if (ids.includes(d.delegate.toLowerCase())) out.push(await identities.expand([d.approver]));
+      }
+      return out;
+    })();
+    return principals;
+  };
+  const out: CheckpointDoc[] = [];
+  for (const cp of cps) {
+    if (await decidesInOwnRight(deps, cp, ids)) {
+      out.push(cp);
+      continue;
+    }
+    for (const approverIds of await approversActorStandsFor()) {
+      if (await decidesInOwnRight(deps, cp, approverIds)) {
+        out.push(cp);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * At creation: every active delegate of a listed approver joins the approvers, so email and Slack reach them, and
  * is noted in `delegations` (added ones do not count toward an `all` quorum, which is fixed before this).
  */

@@ -2,13 +2,14 @@ import { auditOf } from '../store/audit.js';
 import { agreementStats } from './agreement-stats.js';
 import { mayDecide } from './checkpoints.js';
 import { afterTheDecision, decide } from './decide.js';
-import { clearDelegation, listDelegations, setDelegation } from './delegation.js';
+import { clearDelegation, decidableBy, listDelegations, setDelegation } from './delegation.js';
 import type { EngineDeps } from './deps.js';
 import { sendEvent } from './events.js';
 import { leaseAlongDecision, resumeAfterDecision } from './resume.js';
+import { cancelRun, retryStep } from './run-actions.js';
 import { startRun } from './start.js';
 import type { Engine } from './types.js';
-import { getRunView, listRunViews } from './views.js';
+import { getRunDetail, getRunView, listRunViews } from './views.js';
 
 /** The engine as inbound handlers see it: start, decide, signal, read. */
 export function createEngine(deps: EngineDeps): Engine {
@@ -25,6 +26,9 @@ export function createEngine(deps: EngineDeps): Engine {
     sendEvent: (event) => sendEvent(deps, event),
     getRun: (runId) => getRunView(deps, runId),
     listRuns: (filter) => listRunViews(deps, filter),
+    getRunDetail: (runId) => getRunDetail(deps, runId),
+    cancelRun: (req) => cancelRun(deps, req),
+    retryStep: (req) => retryStep(deps, req),
     async getCheckpoint(id) {
       const cp = await deps.engineStore.getCheckpoint(id);
       return cp ? { ...cp, audit: await auditOf(deps.store, cp) } : null;
@@ -36,6 +40,7 @@ export function createEngine(deps: EngineDeps): Engine {
         limit: Math.min(filter.limit ?? 100, 1_000),
       }),
     mayDecide: (cp, actor, aliases) => mayDecide(deps, cp, actor, aliases),
+    decidableBy: (cps, actor, aliases) => decidableBy(deps, cps, actor, aliases),
     hasWorkflow: (name) => deps.workflows.has(name),
     setDelegation: (request) => setDelegation(deps, request),
     clearDelegation: (approver) => clearDelegation(deps, approver),

@@ -26,3 +26,8 @@ export function stepDocId(runId: string, stepId: string): string {
 export function jobId(...parts: string[]): string {
   return parts.join('.').replaceAll(':', '_');
 }
+
+/** An agent step's job; a retried step's (generation `retry`) is a new job, which BullMQ does not fold into the old. */
+export function agentJobId(runId: string, stepId: string, retry = 0): string {
+  return retry ? jobId(runId, stepId, `r${retry}`) : jobId(runId, stepId);
+}

@@ -3,12 +3,14 @@ import { isInfrastructureError } from '../infra-errors.js';
 import type { CheckpointDoc, RunStatus } from '../store/models.js';
 import { PassContext, type Suspension } from './context.js';
 import type { EngineDeps } from './deps.js';
-import type { Journal } from './store-port.js';
+import { cancelPendingCheckpoints } from './run-actions.js';
+import type { Cancellation, Journal } from './store-port.js';
 import { errorOf } from './stored-error.js';
 
 type PassOutcome =
   | { kind: 'done'; output: unknown }
   | { kind: 'failed'; error: unknown }
+  | { kind: 'cancelled'; by: Cancellation }
   | ({ kind: 'suspended' } & Suspension);
 
 export type PassResult = 'ran' | 'busy' | 'missing';
@@ -165,8 +167,14 @@ async function replayWith(deps: EngineDeps, ctx: PassContext, journal: Journal, 
   const log = deps.logger.child({ runId, workflow: start.workflow });
   const workflow = deps.workflows.get(start.workflow);
   const started = process.hrtime.bigint();
+  const previous = journal.lastPass?.status ?? 'queued';
+  // A cancelled run is not replayed: nothing new is dispatched. A run that finished before the cancellation was
+  // recorded (a race with its last pass) stays as it ended.
+  const cancelledBy = previous !== 'completed' && previous !== 'failed' ? journal.cancelled : null;
   let outcome: PassOutcome;
-  if (!workflow) {
+  if (cancelledBy) {
+    outcome = { kind: 'cancelled', by: cancelledBy };
+  } else if (!workflow) {
     outcome = { kind: 'failed', error: new Error(`workflow ${start.workflow} is not registered in this worker`) };
   } else {
     await ctx.prepare();
@@ -198,8 +206,10 @@ async function replayWith(deps: EngineDeps, ctx: PassContext, journal: Journal, 
   // pass writes nothing and its job is tried again once the store or Redis answers.
   if (outcome.kind === 'failed' && isInfrastructureError(outcome.error)) throw outcome.error;
   let status: RunStatus;
-  let summary: { output?: unknown; error?: ReturnType<typeof errorOf> } = {};
-  if (outcome.kind === 'done') {
+  let summary: { output?: unknown; error?: ReturnType<typeof errorOf> | null } = {};
+  if (outcome.kind === 'cancelled') {
+    status = 'cancelled';
+  } else if (outcome.kind === 'done') {
     status = 'completed';
     summary = { output: outcome.output ?? null };
   } else if (outcome.kind === 'failed') {
@@ -209,19 +219,30 @@ async function replayWith(deps: EngineDeps, ctx: PassContext, journal: Journal, 
     status = outcome.busy ? 'running' : 'waiting';
   }
   // A run's first pass leaves it `queued` while its agents work (views show it as running), saving a write.
-  const previous = journal.lastPass?.status ?? 'queued';
   const changed = status !== previous && !(previous === 'queued' && status === 'running');
   const reconciling = options.reason?.startsWith('reconcile') ?? false;
+  // A failed run a person retried is failing no more.
+  if (changed && previous === 'failed' && status !== 'failed') summary.error = null;
+  if (outcome.kind === 'cancelled' && (changed || reconciling)) {
+    // Checkpoints created after the cancelling person's sweep (a pass at work meanwhile) are cancelled here.
+    await cancelPendingCheckpoints(deps, journal, outcome.by);
+  }
+  // Agents already at work when the run was cancelled still end: their call logs are copied all the same.
+  const lateEnds = outcome.kind === 'cancelled' && ctx.hasUnseenEnds();
   // The journal first: a crash between the two leaves the run document a status behind, and the reconciler's pass
   // (which always writes it) brings it in line.
-  if (!(await ctx.flush(status, now, changed || reconciling))) {
+  if (!(await ctx.flush(status, now, changed || reconciling || lateEnds))) {
     log.debug('another pass of this generation wrote first');
     return false;
   }
-  if (changed || reconciling) await deps.engineStore.setRun(runId, { status, ...summary, updatedAt: now });
-  if (changed && (status === 'completed' || status === 'failed')) {
+  // The usage rides along, so lists read a run's cost from its document and not from its steps.
+  if (changed || reconciling) {
+    await deps.engineStore.setRun(runId, { status, ...summary, usage: ctx.usage(), updatedAt: now });
+  }
+  if (changed && (status === 'completed' || status === 'failed' || status === 'cancelled')) {
     deps.metrics.runsFinished.inc({ workflow: start.workflow, status });
     if (status === 'completed') log.info('run completed');
+    else if (outcome.kind === 'cancelled') log.info({ by: outcome.by.actor }, 'run cancelled');
     else log.warn({ err: summary.error?.message }, 'run failed');
   }
   await ctx.afterFlush();

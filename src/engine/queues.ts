@@ -1,6 +1,6 @@
 import { type ConnectionOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobId } from './ids.js';
+import { agentJobId, jobId } from './ids.js';
 
 export const QUEUE_NAMES = { runs: 'runs', agents: 'agents', notify: 'notify' } as const;
 
@@ -21,6 +21,8 @@ export interface AgentJob {
   stepId: string;
   /** Absent on jobs from older releases: the worker then reads the step. */
   dispatch?: AgentDispatch;
+  /** The step's retry generation (a person retried it): its end and attempts are recorded under it. */
+  retry?: number;
 }
 export interface NotifyJob {
   checkpointId: string;
@@ -46,7 +48,11 @@ export interface Queues {
   notify: Queue<NotifyJob>;
   /** Enqueues a run pass; the same tag for the same run collapses into one job. */
   enqueuePass(runId: string, tag: string, delayMs?: number): Promise<void>;
-  enqueueAgent(runId: string, stepId: string, opts: { attempts: number; dispatch: AgentDispatch }): Promise<void>;
+  enqueueAgent(
+    runId: string,
+    stepId: string,
+    opts: { attempts: number; dispatch: AgentDispatch; retry?: number },
+  ): Promise<void>;
   /** `tag` tells apart repeated events of one kind (a version for progress, a due time for timers). */
   enqueueNotify(
     checkpointId: string,
@@ -85,11 +91,17 @@ export function createQueues(connection: Redis, prefix = 'countersign'): Queues 
         },
       );
     },
-    async enqueueAgent(runId, stepId, { attempts, dispatch }) {
+    async enqueueAgent(runId, stepId, { attempts, dispatch, retry }) {
       await agents.add(
         'agent',
-        { runId, stepId, dispatch },
-        { jobId: jobId(runId, stepId), attempts, backoff: { type: 'countersign' }, ...keep, removeOnFail: true },
+        { runId, stepId, dispatch, ...(retry ? { retry } : {}) },
+        {
+          jobId: agentJobId(runId, stepId, retry),
+          attempts,
+          backoff: { type: 'countersign' },
+          ...keep,
+          removeOnFail: true,
+        },
       );
     },
     async enqueueNotify(checkpointId, event, tag, delayMs = 0) {

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { CheckpointDoc } from '../store/models.js';
 import { dispatchOfStep } from './agent-job.js';
 import type { EngineDeps } from './deps.js';
-import { jobId } from './ids.js';
+import { agentJobId, jobId } from './ids.js';
 import { dueCheckpointIds } from './timers.js';
 import { type ToldEvent, toldKey } from './told.js';
 
@@ -109,8 +109,10 @@ async function restoreRunsInFlight(deps: EngineDeps, settled: number, report: Re
       if (last && !last.released && last.until.getTime() > deps.clock.now().getTime()) continue; // a pass is at work
       let waitingOnAgents = false;
       for (const step of journal.steps.values()) {
+        // A cancelled run needs only the pass that ends it; a retried step not dispatched again yet, a pass to do so.
+        if (journal.cancelled || journal.rerun?.has(step.stepId)) continue;
         if (step.kind !== 'agent' || journal.ended.has(step.stepId)) continue;
-        const job = await queues.agents.getJob(jobId(step.runId, step.stepId));
+        const job = await queues.agents.getJob(agentJobId(step.runId, step.stepId, step.retry));
         const state = job ? await job.getState() : 'missing';
         if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized') {
           waitingOnAgents = true;
@@ -126,6 +128,7 @@ async function restoreRunsInFlight(deps: EngineDeps, settled: number, report: Re
         await queues.enqueueAgent(step.runId, step.stepId, {
           attempts: deps.settings.agentAttempts,
           dispatch: dispatchOfStep(step, journal.start?.workflow),
+          ...(step.retry ? { retry: step.retry } : {}),
         });
         deps.logger.info({ runId: step.runId, stepId: step.stepId, job: state }, 'reconciler restored an agent step');
         report.agentJobs++;
@@ -145,7 +148,13 @@ async function restoreStepTimers(deps: EngineDeps, now: Date, report: ReconcileR
   const journals = await deps.engineStore.loadJournals([...new Set(due.map((w) => w.runId))]);
   const done: { runId: string; stepId: string }[] = [];
   for (const w of due) {
-    const step = journals.get(w.runId)?.steps.get(w.stepId);
+    const journal = journals.get(w.runId);
+    // A cancelled run's timers have nothing left to wake.
+    if (journal?.cancelled) {
+      done.push(w);
+      continue;
+    }
+    const step = journal?.steps.get(w.stepId);
     // The step ended or no longer waits on a timer: this wake-up has nothing left to do. A step not in the journal
     // yet may be a pass's write still on its way: give it the grace first.
     const gone = !step && w.wakeAt.getTime() < now.getTime() - deps.settings.reconcileGraceMs;

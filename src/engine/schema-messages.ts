@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { humanise } from '../views/json-schema.js';
 
 /**
  * A workflow's own validation messages, carried through JSON Schema. Checkpoint schemas are stored as JSON
@@ -216,15 +217,6 @@ function keywordOf(issue: z.core.$ZodIssue, value: unknown): Keyword | undefined
     default:
       return undefined;
   }
-}
-
-function humanise(key: string): string {
-  const words = key
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/[_-]+/g, ' ')
-    .toLowerCase()
-    .trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 const n = (x: unknown) => (typeof x === 'number' || typeof x === 'bigint' ? x.toLocaleString('en') : String(x));

@@ -24,7 +24,10 @@ import type {
  *   ends it once, even where conditional updates are not atomic (FerretDB);
  * - `<run>/<step>#try-<n>`: a failed attempt of an agent step (its error), for people reading the run;
  * - `<run>/#pass-<gen>` and `<run>/#pass-<gen>#end`: the run's lease, taken by inserting the next generation and
- *   released by inserting its end, together with the pass's other records, in one request.
+ *   released by inserting its end, together with the pass's other records, in one request;
+ * - `<run>/#claim-cancel` and `<run>/#claim-retry-<step>-<k>`: a person cancelled the run, or tried a failed step
+ *   again (its k-th retry); the retried step's end and failed attempts then carry `retry: k` and are recorded as
+ *   `<run>/<step>#end-r<k>` and `<run>/<step>#try-r<k>-<n>`, so each generation's end is a unique insert of its own.
  */
 
 export interface RunStart {
@@ -73,6 +76,13 @@ export interface PassRecord {
   seenEnds?: string[];
 }
 
+/** Who cancelled a run (its `cancel` claim). */
+export interface Cancellation {
+  actor: string;
+  at: Date;
+  reason?: string;
+}
+
 /** A run's journal as a pass sees it: each step with its end folded in. */
 export interface Journal {
   runId: string;
@@ -85,14 +95,31 @@ export interface Journal {
   /** Inline steps a pass took the lease for and died in (its lease never released): tries the journal lacks. */
   crashes: Map<string, number>;
   lastPass: PassRecord | null;
+  /** The run's cancellation, once recorded: a pass then dispatches nothing and ends the run `cancelled`. */
+  cancelled?: Cancellation | null;
+  /**
+   * The retry generation of each step a person retried (its newest retry claim). Ends and attempts of earlier
+   * generations are void for the replay (their failures stay on the step as `retries`).
+   */
+  retries?: Map<string, number>;
+  /** Retried steps no pass has run or dispatched again yet: shown as queued, they run anew in the next replay. */
+  rerun?: Set<string>;
 }
+
+/** What a pass may set on a step; `null` clears what an earlier run of a retried step left. */
+export type StepFields = Omit<Partial<StepDoc>, 'error' | 'startedAt' | 'finishedAt'> & {
+  error?: StoredError | null;
+  startedAt?: Date | null;
+  finishedAt?: Date | null;
+};
 
 /** One record of a pass's batched write. */
 export type JournalRecord =
   | { kind: 'start'; runId: string; start: RunStart }
   | { kind: 'step'; doc: StepDoc }
-  | { kind: 'end'; runId: string; stepId: string; end: StepEnd }
-  | { kind: 'attempt'; runId: string; stepId: string; attempt: number; error: StoredError }
+  /** `retry`: the retry generation the end belongs to (absent: the step's first run). */
+  | { kind: 'end'; runId: string; stepId: string; end: StepEnd; retry?: number }
+  | { kind: 'attempt'; runId: string; stepId: string; attempt: number; error: StoredError; retry?: number }
   | { kind: 'lease'; runId: string; gen: number; owner: string; until: Date }
   /** "Exactly one of us" for something of this run (a checkpoint's next version), with what the winner will write. */
   | { kind: 'claim'; runId: string; key: string; at: Date; intent: unknown }
@@ -109,8 +136,11 @@ export interface EngineStore {
   /** Inserts the run and its start record; false when a run with this id exists (its start record is then ensured). */
   createRun(run: RunDoc): Promise<boolean>;
   getRun(runId: string): Promise<RunDoc | null>;
-  /** The run document's summary (status, output, error): written by the pass holding the lease. */
-  setRun(runId: string, fields: Partial<Pick<RunDoc, 'status' | 'output' | 'error' | 'updatedAt'>>): Promise<void>;
+  /** The run document's summary (status, output, error, usage so far): written by the pass holding the lease. */
+  setRun(
+    runId: string,
+    fields: Partial<Pick<RunDoc, 'status' | 'output' | 'usage' | 'updatedAt'>> & { error?: RunDoc['error'] | null },
+  ): Promise<void>;
   findRuns(query: RunQuery): Promise<RunDoc[]>;
   /** Runs in one of `statuses`, oldest id first after `afterId`, at most `limit` (the reconciler pages). */
   runsInStatus(statuses: RunStatus[], afterId: string, limit: number): Promise<RunDoc[]>;
@@ -134,7 +164,7 @@ export interface EngineStore {
    */
   append(records: JournalRecord[], options?: { ordered?: boolean }): Promise<boolean[]>;
   /** Updates a step as dispatched: only the pass holding the run's lease does this. */
-  updateStep(runId: string, stepId: string, fields: Partial<StepDoc>): Promise<void>;
+  updateStep(runId: string, stepId: string, fields: StepFields): Promise<void>;
   /** The end of one step, if recorded. */
   stepEnd(runId: string, stepId: string): Promise<StepEnd | null>;
   /** Which of these steps have ended, as `<run>/<step>` (one request, across runs). */

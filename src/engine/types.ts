@@ -1,4 +1,13 @@
-import type { CheckpointDoc, Decision, RunStatus, StepKind, StepStatus, Usage } from '../store/models.js';
+import type {
+  CheckpointDoc,
+  Decision,
+  RunStatus,
+  StepKind,
+  StepRetry,
+  StepStatus,
+  ToolCallDoc,
+  Usage,
+} from '../store/models.js';
 import type { AgreementFilter, AgreementStats } from './agreement-stats.js';
 import type { DelegationRequest, DelegationView } from './delegation.js';
 
@@ -21,6 +30,58 @@ export interface DecisionRequest {
   /** Other identifiers of the same person (their Slack user id when the actor is their email). */
   aliases?: string[];
   channel: Decision['channel'];
+  /**
+   * The checkpoint version the person reviewed (the console's bulk approval): when the checkpoint has moved on since
+   * (a partial approval, a reminder's edit), the decision is refused with StaleCheckpoint and nothing is written.
+   */
+  expectedVersion?: number;
+}
+
+/** Who cancels or retries, and why: recorded in the run's journal. */
+export interface RunActionRequest {
+  runId: string;
+  actor: string;
+  reason?: string;
+}
+
+export interface RetryStepRequest extends RunActionRequest {
+  stepId: string;
+  /**
+   * How many times the step had been retried when the person looked (the console's confirmation page): a retry by
+   * someone else since is refused, so a stale page does not run the step a second time.
+   */
+  expectedRetries?: number;
+}
+
+/** One model call of an agent step, as the console's run detail shows it. */
+export interface ModelCallView {
+  stepId: string;
+  agent: string;
+  model: string;
+  provider?: string;
+  turn: number;
+  status: 'ok' | 'error';
+  error?: string;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  at: Date;
+}
+
+/** One tool call of an agent step: arguments as recorded (the console redacts what the configuration names). */
+export type ToolCallView = Omit<ToolCallDoc, 'runId'>;
+
+/** A run with everything a person reading it needs: its journal's steps with their results, calls and source. */
+export interface RunDetailView extends RunView {
+  source: { channel: string; key?: string } | null;
+  modelCalls: ModelCallView[];
+  toolCalls: ToolCallView[];
+  /** Each visible step's recorded result (agents' findings, the proposal), by step id. */
+  results: Record<string, unknown>;
+  /** Who cancelled the run, when it was cancelled. */
+  cancelled: { actor: string; at: Date; reason?: string } | null;
 }
 
 /** The public shape of a run (GET /api/runs/:id), per CONTRACT.md. */
@@ -43,6 +104,8 @@ export interface RunView {
     error: { message: string; code: string } | null;
     /** Agent steps that ended: the version (src/agents/version.ts) of the agent that ran, with its model. */
     agentVersion?: string;
+    /** A step people tried again (Engine.retryStep): who, when, and each failure it replaced, oldest first. */
+    retries?: StepRetry[];
   }[];
   checkpoints: {
     id: string;
@@ -65,10 +128,25 @@ export interface Engine {
   /** Throws NotFound, NotAuthorized, InvalidInput (edits) or AlreadyDecided (naming who decided first). */
   decide(req: DecisionRequest): Promise<CheckpointDoc>;
   getRun(runId: string): Promise<RunView | null>;
+  /** `getRun` plus model and tool calls, step results and source, from the same journal read. */
+  getRunDetail(runId: string): Promise<RunDetailView | null>;
+  /**
+   * Cancels a run that has not finished: pending checkpoints are cancelled, no further step is dispatched, and the
+   * run ends `cancelled` with who and why in its journal. Idempotent; a finished run is left as it is.
+   * Throws NotFound.
+   */
+  cancelRun(req: RunActionRequest): Promise<{ cancelled: boolean; status: RunStatus }>;
+  /**
+   * Tries a failed step again (its earlier attempts stay in the journal) and resumes the run from there; the run
+   * is `running` again. Throws NotFound, or InvalidInput when the step has not failed or the run was cancelled.
+   */
+  retryStep(req: RetryStepRequest): Promise<{ retried: boolean; status: RunStatus }>;
   listRuns(filter: { status?: RunStatus; workflow?: string; limit?: number }): Promise<RunView[]>;
   getCheckpoint(checkpointId: string): Promise<CheckpointDoc | null>;
   /** Whether `actor` (an email address or Slack user id, with its aliases) may decide this checkpoint. */
   mayDecide(checkpoint: CheckpointDoc, actor: string, aliases?: string[]): Promise<boolean>;
+  /** Those of `checkpoints` that `actor` may decide, in order; one identity and delegation read for the whole list. */
+  decidableBy(checkpoints: readonly CheckpointDoc[], actor: string, aliases?: string[]): Promise<CheckpointDoc[]>;
   listCheckpoints(filter: {
     status?: CheckpointDoc['status'];
     decidedSince?: Date;

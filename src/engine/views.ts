@@ -1,18 +1,19 @@
-import type { AuditDoc, CheckpointDoc, RunDoc, RunStatus, StepDoc } from '../store/models.js';
+import { z } from 'zod';
+import {
+  type AuditDoc,
+  type CheckpointDoc,
+  type RunDoc,
+  type RunStatus,
+  type StepDoc,
+  totalUsage,
+} from '../store/models.js';
 import type { EngineDeps } from './deps.js';
-import { jobId } from './ids.js';
-import type { RunView } from './types.js';
+import { agentJobId } from './ids.js';
+import type { ModelCallView, RunDetailView, RunView, ToolCallView } from './types.js';
 
 function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit: AuditDoc[]): RunView {
   const visible = steps.filter((s) => s.kind !== 'now' && s.kind !== 'id').sort((a, b) => a.seq - b.seq);
-  const usage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0, costUsd: 0 };
-  for (const s of steps) {
-    usage.inputTokens += s.usage?.inputTokens ?? 0;
-    usage.outputTokens += s.usage?.outputTokens ?? 0;
-    usage.cachedTokens += s.usage?.cachedTokens ?? 0;
-    usage.costUsd += s.usage?.costUsd ?? 0;
-  }
-  usage.costUsd = Math.round(usage.costUsd * 1e6) / 1e6;
+  const usage = totalUsage(steps);
   return {
     id: run._id,
     workflow: run.workflow,
@@ -32,6 +33,8 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit
       usage: s.usage,
       error: s.error?.message ? { message: s.error.message, code: s.error.code } : null,
       ...(s.kind === 'agent' && s.agentVersion ? { agentVersion: s.agentVersion } : {}),
+      // Filled by the journal's fold from retry claims (engine-actions helper, run-actions.ts).
+      ...(s.retries?.length ? { retries: s.retries } : {}),
     })),
     checkpoints: checkpoints.map((c) => ({
       id: c._id,
@@ -59,6 +62,12 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit
 }
 
 export async function getRunView(deps: EngineDeps, runId: string): Promise<RunView | null> {
+  const read = await readRun(deps, runId);
+  return read && view(read.run, read.steps, read.checkpoints, read.audit);
+}
+
+/** One run's documents in one round of reads: the run, then its journal, checkpoints and audit together. */
+async function readRun(deps: EngineDeps, runId: string, withCancel = false) {
   const run = await deps.engineStore.getRun(runId);
   if (!run) return null;
   const [journals, checkpoints, audit] = await Promise.all([
@@ -66,7 +75,20 @@ export async function getRunView(deps: EngineDeps, runId: string): Promise<RunVi
     deps.engineStore.checkpointsOf([runId]),
     deps.engineStore.auditOf([runId]),
   ]);
-  return view(run, await withAgentsAtWork(deps, [...(journals.get(runId)?.steps.values() ?? [])]), checkpoints, audit);
+  const journal = journals.get(runId);
+  const steps = await withAgentsAtWork(deps, [...(journal?.steps.values() ?? [])]);
+  // The journal's fold carries the cancellation; asked apart only where a fold lacks it (and only of a cancelled run).
+  const cancel =
+    journal?.cancelled ?? (withCancel && run.status === 'cancelled' ? await claimedCancellation(deps, runId) : null);
+  return { run, journal, steps, checkpoints, audit, cancel };
+}
+
+const cancelIntent = z.object({ actor: z.string(), reason: z.string().optional() });
+
+async function claimedCancellation(deps: EngineDeps, runId: string) {
+  const claim = await deps.engineStore.journalClaim(runId, 'cancel');
+  const intent = cancelIntent.safeParse(claim?.intent);
+  return claim && intent.success ? { ...intent.data, at: claim.at } : null;
 }
 
 /**
@@ -77,7 +99,7 @@ async function withAgentsAtWork(deps: EngineDeps, steps: StepDoc[]): Promise<Ste
   return Promise.all(
     steps.map(async (s) => {
       if (s.kind !== 'agent' || s.status !== 'queued') return s;
-      const job = await deps.queues.agents.getJob(jobId(s.runId, s.stepId));
+      const job = await deps.queues.agents.getJob(agentJobId(s.runId, s.stepId, s.retry));
       if (!job || (await job.getState()) !== 'active') return s;
       return { ...s, status: 'running' as const, attempts: Math.max(s.attempts, job.attemptsMade + 1) };
     }),
@@ -111,4 +133,63 @@ export async function listRunViews(
     ),
   );
   return filter.status ? views.filter((v) => v.status === filter.status) : views;
+}
+
+/**
+ * `getRunView` plus what a person auditing the run reads (the console's run detail), from the same reads: the call
+ * logs ride on the journal's step ends (Journal.calls), results on its steps, the source on the run document, and
+ * who cancelled on the run's `cancel` journal claim (src/engine/run-actions.ts).
+ */
+export async function getRunDetail(deps: EngineDeps, runId: string): Promise<RunDetailView | null> {
+  const read = await readRun(deps, runId, true);
+  if (!read) return null;
+  const base = view(read.run, read.steps, read.checkpoints, read.audit);
+  const modelCalls: ModelCallView[] = [];
+  const toolCalls: ToolCallView[] = [];
+  for (const [stepId, logs] of read.journal?.calls ?? []) {
+    for (const m of logs.modelCalls ?? [])
+      modelCalls.push({
+        stepId,
+        agent: m.agent,
+        model: m.model,
+        ...(m.provider ? { provider: m.provider } : {}),
+        turn: m.turn,
+        status: m.status,
+        ...(m.error ? { error: m.error } : {}),
+        inputTokens: m.inputTokens ?? 0,
+        outputTokens: m.outputTokens ?? 0,
+        cachedTokens: m.cachedTokens ?? 0,
+        costUsd: m.costUsd ?? 0,
+        latencyMs: m.latencyMs ?? 0,
+        at: new Date(m.at),
+      });
+    for (const c of logs.toolCalls ?? [])
+      toolCalls.push({
+        stepId,
+        agent: c.agent,
+        tool: c.tool,
+        arguments: c.arguments,
+        outcome: c.outcome,
+        ...(c.detail ? { detail: c.detail } : {}),
+        durationMs: c.durationMs ?? 0,
+        at: new Date(c.at),
+      });
+  }
+  const byTime = (a: { at: Date }, b: { at: Date }) => a.at.getTime() - b.at.getTime();
+  const results: Record<string, unknown> = {};
+  for (const s of read.steps) {
+    if (s.kind !== 'now' && s.kind !== 'id' && s.result !== undefined) results[s.stepId] = s.result;
+  }
+  return {
+    ...base,
+    source: read.run.source?.channel
+      ? { channel: read.run.source.channel, ...(read.run.source.key ? { key: read.run.source.key } : {}) }
+      : null,
+    modelCalls: modelCalls.sort(byTime),
+    toolCalls: toolCalls.sort(byTime),
+    results,
+    cancelled: read.cancel
+      ? { actor: read.cancel.actor, at: read.cancel.at, ...(read.cancel.reason ? { reason: read.cancel.reason } : {}) }
+      : null,
+  };
 }

@@ -47,7 +47,7 @@ const CONFIG: TopLevelSpec['config'] = {
  * Vega renders the compiled spec headless (`renderer: 'none'`: no canvas, no DOM, no network) to an SVG string;
  * text widths are estimated rather than measured, so the output is the same on every machine.
  */
-async function renderSvg(spec: TopLevelSpec, title: string, description: string): Promise<string> {
+export async function renderSvg(spec: TopLevelSpec, title: string, description: string): Promise<string> {
   useTextWidths();
   const view = new vega.View(vega.parse(compile({ ...spec, config: CONFIG }).spec), {
     renderer: 'none',
@@ -233,16 +233,44 @@ interface DistributionOptions {
   subtitle: string;
 }
 
+type ChartLayer = Extract<TopLevelSpec, { layer: unknown }>['layer'][number];
+
+/**
+ * The median and 90th percentile of a distribution chart as two labelled lines, dashed and dotted, so they are told
+ * apart without colour (the eval report's histograms and the console's cost per run).
+ */
+export function percentileMarkers(p50: number, p90: number, format: (value: number) => string): ChartLayer[] {
+  const markers = [
+    { value: p50, label: `p50 ${format(p50)}`, dash: [6, 4], row: 0 },
+    { value: p90, label: `p90 ${format(p90)}`, dash: [2, 3], row: 16 },
+  ];
+  return [
+    {
+      data: { values: markers },
+      mark: { type: 'rule', stroke: INK, strokeWidth: 2 },
+      encoding: {
+        x: { field: 'value', type: 'quantitative' },
+        strokeDash: { field: 'dash', type: 'nominal', scale: null, legend: null },
+      },
+    },
+    {
+      data: { values: markers },
+      mark: { type: 'text', align: 'left', dx: 5, baseline: 'top', fontWeight: 'bold' },
+      encoding: {
+        x: { field: 'value', type: 'quantitative' },
+        y: { field: 'row', type: 'quantitative', scale: null },
+        text: { field: 'label' },
+      },
+    },
+  ];
+}
+
 function distributionChart(o: DistributionOptions): Promise<ReportChart> {
   const bins = histogram(o.values, o.smallestStep);
   const busiest = [...bins].sort((a, b) => b.cases - a.cases)[0];
   const description = `Histogram of ${o.unit} over ${cases(o.values.length)}: median ${o.format(o.p50)}, 90th percentile ${o.format(o.p90)}${
     busiest ? `; the most cases (${busiest.cases}) between ${o.format(busiest.start)} and ${o.format(busiest.end)}` : ''
   }. Dashed line: median; dotted line: 90th percentile.`;
-  const markers = [
-    { value: o.p50, label: `p50 ${o.format(o.p50)}`, dash: [6, 4], row: 0 },
-    { value: o.p90, label: `p90 ${o.format(o.p90)}`, dash: [2, 3], row: 16 },
-  ];
   const x = {
     field: 'start',
     type: 'quantitative' as const,
@@ -280,23 +308,7 @@ function distributionChart(o: DistributionOptions): Promise<ReportChart> {
         },
         transform: [{ calculate: '(datum.start + datum.end) / 2', as: 'mid' }],
       },
-      {
-        data: { values: markers },
-        mark: { type: 'rule', stroke: INK, strokeWidth: 2 },
-        encoding: {
-          x: { field: 'value', type: 'quantitative' },
-          strokeDash: { field: 'dash', type: 'nominal', scale: null, legend: null },
-        },
-      },
-      {
-        data: { values: markers },
-        mark: { type: 'text', align: 'left', dx: 5, baseline: 'top', fontWeight: 'bold' },
-        encoding: {
-          x: { field: 'value', type: 'quantitative' },
-          y: { field: 'row', type: 'quantitative', scale: null },
-          text: { field: 'label' },
-        },
-      },
+      ...percentileMarkers(o.p50, o.p90, o.format),
     ],
   };
   return renderSvg(spec, o.title, description).then((svg) => ({ id: o.id, title: o.title, description, svg }));

@@ -9,6 +9,7 @@ import {
   NotAuthorized,
   NotFound,
   Retryable,
+  StaleCheckpoint,
 } from '../errors.js';
 import { type Dependency, infrastructureFault } from '../infra-errors.js';
 import { sendPage } from './pages.js';
@@ -103,6 +104,9 @@ function responseOf(err: unknown, requestId: string): ErrorResponse {
         },
         headers: {},
       };
+    }
+    if (err instanceof StaleCheckpoint) {
+      return { status: 409, body: { ...base, expectedVersion: err.expected, version: err.current }, headers: {} };
     }
     if (err instanceof Retryable) {
       const headers: Record<string, string> =

@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import { dashboardRoutes } from './dashboard.js';
 import type { HttpDeps, HttpRoutes } from './deps.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { observe } from './observe.js';
@@ -17,10 +16,11 @@ export function createHttpApp(deps: HttpDeps, routes: readonly HttpRoutes[]): Ex
   app.disable('x-powered-by');
   // Query strings are flat key=value; nested objects (`a[b]=c`) only widen what validation must consider.
   app.set('query parser', 'simple');
+  // Per-client limits (sign-in links) need the client's address, which only a trusted proxy may tell.
+  if (deps.config.trustProxy !== undefined) app.set('trust proxy', deps.config.trustProxy);
   app.use(observe(deps.metrics, deps.logger));
   if (deps.health) app.use(refuseDuringOutage(deps.health));
   for (const r of routes) app.use(r(deps));
-  app.use(dashboardRoutes(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.health));
   return app;

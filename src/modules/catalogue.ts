@@ -3,6 +3,7 @@ import type { EmailRoute } from '../channels/email/routing.js';
 import { ConfigError } from '../config-error.js';
 import { toJSONSchemaWithMessages } from '../engine/schema-messages.js';
 import type { Workflow } from '../engine/workflow.js';
+import { issuesOf } from '../errors.js';
 import type { WorkflowEvalSuite } from '../evals/types.js';
 import type { Responder } from '../offline-model/responder.js';
 import type { SlackIntakeRoutes } from './intake.js';
@@ -50,6 +51,8 @@ export interface ModuleCatalogue {
   /** The eval suites the modules declare, by workflow name (`countersign eval`). */
   evalSuites: ReadonlyMap<string, EvalTarget>;
   listing(): WorkflowListing[];
+  /** Why `input` would not start the named workflow, issue by issue; empty when it would. */
+  inputProblems(name: string, input: unknown): { path: string; message: string }[];
   digestSections(period: { from: Date; to: Date }): Promise<DigestSection[]>;
   seedSampleData(): Promise<void>;
 }
@@ -190,6 +193,12 @@ export async function buildCatalogue(
     demoSamples,
     evalSuites,
     listing,
+    inputProblems(name, input) {
+      const workflow = built.flatMap((b) => b.parts.workflows).find((w) => w.name === name);
+      if (!workflow) return [{ path: '', message: `no workflow named ${name}` }];
+      const parsed = workflow.input.safeParse(input);
+      return parsed.success ? [] : issuesOf(parsed.error);
+    },
     async digestSections(period) {
       const sections = await Promise.all(built.map((b) => b.parts.digest?.(period) ?? null));
       return sections.filter((s): s is DigestSection => s !== null);

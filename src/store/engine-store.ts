@@ -2,6 +2,7 @@ import type { mongo } from 'mongoose';
 import { isDuplicateKey } from '../duplicate-key.js';
 import type {
   CallLogs,
+  Cancellation,
   EngineStore,
   Journal,
   JournalRecord,
@@ -18,6 +19,7 @@ import type {
   RunDoc,
   RunStatus,
   StepDoc,
+  StepRetry,
   Store,
   ToolCallDoc,
 } from './models.js';
@@ -34,9 +36,12 @@ interface JournalDoc {
 const TERMINAL: RunStatus[] = ['completed', 'failed', 'cancelled'];
 
 const startId = (runId: string) => `${runId}/#start`;
-const endId = (runId: string, stepId: string) => `${runId}/${stepId}#end`;
+const endId = (runId: string, stepId: string, retry = 0) => `${runId}/${stepId}#end${retry ? `-r${retry}` : ''}`;
 const passId = (runId: string, gen: number) => `${runId}/#pass-${gen}`;
 const claimId = (runId: string, key: string) => `${runId}/#claim-${key}`;
+/** A person's retry of a step (`retry-<step>-<k>`, see src/engine/run-actions.ts). */
+const RETRY_KEY = /^retry-(.+)-(\d+)$/;
+const PEOPLES_CLAIM = /^(cancel$|retry-)/;
 
 function recordDoc(record: JournalRecord): JournalDoc {
   switch (record.kind) {
@@ -46,20 +51,22 @@ function recordDoc(record: JournalRecord): JournalDoc {
       return record.doc as unknown as JournalDoc;
     case 'end':
       return {
-        _id: endId(record.runId, record.stepId),
+        _id: endId(record.runId, record.stepId, record.retry),
         runId: record.runId,
         kind: 'end',
         stepId: record.stepId,
         ...record.end,
+        ...(record.retry ? { retry: record.retry } : {}),
       };
     case 'attempt':
       return {
-        _id: `${record.runId}/${record.stepId}#try-${record.attempt}`,
+        _id: `${record.runId}/${record.stepId}#try-${record.retry ? `r${record.retry}-` : ''}${record.attempt}`,
         runId: record.runId,
         kind: 'attempt',
         stepId: record.stepId,
         attempt: record.attempt,
         error: record.error,
+        ...(record.retry ? { retry: record.retry } : {}),
       };
     case 'lease':
       return {
@@ -75,8 +82,11 @@ function recordDoc(record: JournalRecord): JournalDoc {
         _id: claimId(record.runId, record.key),
         runId: record.runId,
         kind: 'claim',
+        key: record.key,
         at: record.at,
         intent: record.intent,
+        // What a person did to the run outlives compaction: the run's history shows it.
+        ...(PEOPLES_CLAIM.test(record.key) ? { person: true } : {}),
       };
     case 'release':
       return {
@@ -106,11 +116,56 @@ function endOf(doc: JournalDoc): StepEnd {
   };
 }
 
-/** Folds a run's documents into its journal: ends over steps, the newest lease, the start. */
+/** A claim's key: stored on the claim since retries and cancellation, else read back from its id. */
+function claimKey(runId: string, doc: JournalDoc): string {
+  return typeof doc.key === 'string' ? doc.key : String(doc._id).slice(claimId(runId, '').length);
+}
+
+function cancellationOf(doc: JournalDoc): Cancellation {
+  const intent = (doc.intent ?? {}) as { actor?: unknown; reason?: unknown; at?: unknown };
+  return {
+    actor: String(intent.actor ?? 'unknown'),
+    at: (intent.at as Date | undefined) ?? (doc.at as Date),
+    ...(typeof intent.reason === 'string' && intent.reason ? { reason: intent.reason } : {}),
+  };
+}
+
+function retryOf(key: string, doc: JournalDoc): { stepId: string; retry: StepRetry } | null {
+  const match = RETRY_KEY.exec(key);
+  if (!match) return null;
+  const intent = (doc.intent ?? {}) as Partial<StepRetry> & { stepId?: string };
+  return {
+    stepId: intent.stepId ?? String(match[1]),
+    retry: {
+      retry: Number(match[2]),
+      actor: String(intent.actor ?? 'unknown'),
+      at: (intent.at as Date | undefined) ?? (doc.at as Date),
+      ...(intent.reason ? { reason: intent.reason } : {}),
+      failed: intent.failed ?? { error: null, attempts: 0, finishedAt: null },
+    },
+  };
+}
+
+const generationOf = (doc: JournalDoc) => Number(doc.retry ?? 0);
+
+/** A retried step as the replay must see it until a pass runs it again: not done, nothing recorded. */
+function freshRun(doc: StepDoc, retry: number): StepDoc {
+  const { result: _result, error: _error, wakeAt: _wakeAt, startedAt: _started, finishedAt: _finished, ...rest } = doc;
+  return { ...rest, status: 'queued', attempts: 0, retry };
+}
+
+/**
+ * Folds a run's documents into its journal: ends over steps, the newest lease, the start, and what people did to
+ * the run (its cancellation; retries, under which only the newest generation's end and attempts count).
+ */
 function fold(runId: string, docs: JournalDoc[]): Journal {
   const steps = new Map<string, StepDoc>();
   const ends = new Map<string, StepEnd>();
   const errors = new Map<string, { attempt: number; error: unknown }>();
+  const endDocs: JournalDoc[] = [];
+  const attemptDocs: JournalDoc[] = [];
+  const history = new Map<string, StepRetry[]>();
+  let cancelled: Cancellation | null = null;
   const passes = new Map<number, PassRecord>();
   const released = new Map<number, { status?: RunStatus; seenEnds?: string[] }>();
   const calls = new Map<string, CallLogs>();
@@ -122,15 +177,11 @@ function fold(runId: string, docs: JournalDoc[]): Journal {
         start = { workflow: String(doc.workflow), input: doc.input, createdAt: doc.createdAt as Date };
         break;
       case 'end':
-        ends.set(String(doc.stepId), endOf(doc));
-        if (doc.calls) calls.set(String(doc.stepId), doc.calls as CallLogs);
+        endDocs.push(doc);
         break;
-      case 'attempt': {
-        const seen = errors.get(String(doc.stepId));
-        if (!seen || seen.attempt < Number(doc.attempt))
-          errors.set(String(doc.stepId), { attempt: Number(doc.attempt), error: doc.error });
+      case 'attempt':
+        attemptDocs.push(doc);
         break;
-      }
       case 'pass':
         passes.set(Number(doc.gen), {
           gen: Number(doc.gen),
@@ -140,8 +191,16 @@ function fold(runId: string, docs: JournalDoc[]): Journal {
         });
         if (typeof doc.step === 'string') leaseSteps.set(Number(doc.gen), doc.step);
         break;
-      case 'claim':
+      case 'claim': {
+        const key = claimKey(runId, doc);
+        if (key === 'cancel') {
+          cancelled = cancellationOf(doc);
+          break;
+        }
+        const retried = retryOf(key, doc);
+        if (retried) history.set(retried.stepId, [...(history.get(retried.stepId) ?? []), retried.retry]);
         break;
+      }
       case 'pass-end':
         released.set(Number(doc.gen), {
           ...(doc.status ? { status: doc.status as RunStatus } : {}),
@@ -151,6 +210,33 @@ function fold(runId: string, docs: JournalDoc[]): Journal {
       default:
         steps.set(String(doc.stepId), doc as unknown as StepDoc);
     }
+  }
+  const retries = new Map<string, number>();
+  for (const [stepId, list] of history) {
+    list.sort((a, b) => a.retry - b.retry);
+    retries.set(stepId, list[list.length - 1]?.retry ?? 0);
+  }
+  // Ends of a retried step's earlier generations are void for the replay (failed ends: their calls are logged).
+  for (const doc of endDocs) {
+    const stepId = String(doc.stepId);
+    if (generationOf(doc) !== (retries.get(stepId) ?? 0)) continue;
+    ends.set(stepId, endOf(doc));
+    if (doc.calls) calls.set(stepId, doc.calls as CallLogs);
+  }
+  for (const doc of attemptDocs) {
+    const stepId = String(doc.stepId);
+    if (generationOf(doc) !== (retries.get(stepId) ?? 0)) continue;
+    const seen = errors.get(stepId);
+    if (!seen || seen.attempt < Number(doc.attempt))
+      errors.set(stepId, { attempt: Number(doc.attempt), error: doc.error });
+  }
+  const rerun = new Set<string>();
+  for (const [stepId, retry] of retries) {
+    const step = steps.get(stepId);
+    if (!step) continue;
+    const stale = (step.retry ?? 0) < retry;
+    if (stale) rerun.add(stepId);
+    steps.set(stepId, { ...(stale ? freshRun(step, retry) : step), retries: history.get(stepId) ?? [] });
   }
   for (const [stepId, tried] of errors) {
     const step = steps.get(stepId);
@@ -175,7 +261,7 @@ function fold(runId: string, docs: JournalDoc[]): Journal {
     if (gen === lastPass?.gen && lastPass.until.getTime() > Date.now()) continue;
     crashes.set(step, (crashes.get(step) ?? 0) + 1);
   }
-  return { runId, start, steps, ended: new Set(ends.keys()), calls, crashes, lastPass };
+  return { runId, start, steps, ended: new Set(ends.keys()), calls, crashes, lastPass, cancelled, retries, rerun };
 }
 
 /** Inserts documents unordered; true per document inserted, false where a unique `_id` refused it. */
@@ -443,7 +529,10 @@ export function createEngineStore(store: Store): EngineStore {
         .lean<Pick<RunDoc, '_id'>[]>();
       if (runs.length === 0) return 0;
       const ids = runs.map((r) => r._id);
-      await journal.deleteMany({ runId: { $in: ids }, kind: { $in: ['pass', 'pass-end', 'attempt', 'claim'] } });
+      await journal.deleteMany({
+        runId: { $in: ids },
+        $or: [{ kind: { $in: ['pass', 'pass-end', 'attempt'] } }, { kind: 'claim', person: { $ne: true } }],
+      });
       await store.runs.updateMany({ _id: { $in: ids } }, { $set: { compactedAt: new Date() } });
       return ids.length;
     },

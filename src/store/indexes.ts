@@ -13,7 +13,7 @@ import type { mongo } from 'mongoose';
  * - An index costs every insert and update of its collection; one that no query needs does not belong here.
  *
  * Collections read only by `_id` need no entry: idempotency, effects, used_tokens, email_cursors, email_claims,
- * email_auto_slots, email_attachments, slack_events, slack_intakes, slack_intake_threads, digest_state,
+ * email_auto_slots, email_attachments, form_uploads, slack_events, slack_intakes, slack_intake_threads, digest_state,
  * autonomy_revocations.
  */
 
@@ -35,15 +35,27 @@ export const INDEXES: readonly IndexSpec[] = [
     keys: { status: 1, updatedAt: 1 },
     why: 'reconciler: unfinished runs (status queued/running) not updated since; listRuns by status',
   },
+  // The console's runs list (src/console/runs-query.ts) pages newest first by (createdAt, _id): each filter it offers
+  // leads an index ending in those two keys, so a page is an index walk of 51 entries at any depth.
   {
     collection: 'runs',
-    keys: { workflow: 1, createdAt: 1 },
-    why: "listRuns by workflow; a module's digest counting its workflow's runs created in the period",
+    keys: { workflow: 1, createdAt: -1, _id: -1 },
+    why: "listRuns by workflow; a module's digest counting its workflow's runs created in the period; the console's runs list by workflow",
   },
   {
     collection: 'runs',
-    keys: { createdAt: 1 },
-    why: 'listRuns without a filter, newest first (GET /api/runs, the dashboard)',
+    keys: { createdAt: -1, _id: -1 },
+    why: "listRuns without a filter, newest first (GET /api/runs); the console's runs list, cursor pages and date range",
+  },
+  {
+    collection: 'runs',
+    keys: { status: 1, createdAt: -1, _id: -1 },
+    why: "the console's runs list by status, newest first",
+  },
+  {
+    collection: 'runs',
+    keys: { 'input.customerEmail': 1, createdAt: -1, _id: -1 },
+    why: "the console's runs list by customer (exact address, or an address prefix from the search box)",
   },
 
   // steps: every journal document carries runId (docs/design.md, the journal layout)
@@ -93,6 +105,11 @@ export const INDEXES: readonly IndexSpec[] = [
     collection: 'checkpoints',
     keys: { status: 1, createdAt: 1 },
     why: 'reconciler: pending checkpoints created since its last round, whose people may not have been told',
+  },
+  {
+    collection: 'checkpoints',
+    keys: { 'decision.actor': 1 },
+    why: "the console's runs list by approver: the runs whose checkpoint a person decided",
   },
   {
     collection: 'checkpoints',
@@ -234,6 +251,9 @@ export const INDEXES: readonly IndexSpec[] = [
 export const RETIRED_INDEXES: readonly { collection: string; name: string }[] = [
   { collection: 'runs', name: 'status_1' },
   { collection: 'runs', name: 'workflow_1' },
+  // Superseded by the console's (createdAt, _id) indexes, which serve the same queries (issue 12).
+  { collection: 'runs', name: 'workflow_1_createdAt_1' },
+  { collection: 'runs', name: 'createdAt_1' },
   { collection: 'steps', name: 'status_1' },
   { collection: 'steps', name: 'wakeAt_1' },
   { collection: 'checkpoints', name: 'status_1' },

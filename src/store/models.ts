@@ -27,6 +27,19 @@ export interface Usage {
 }
 export const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cachedTokens: 0, costUsd: 0 });
 
+/** The sum of the steps' usage, cost rounded to a millionth of a dollar (what a run's summary shows). */
+export function totalUsage(steps: Iterable<{ usage?: Partial<Usage> }>): Usage {
+  const sum = zeroUsage();
+  for (const s of steps) {
+    sum.inputTokens += s.usage?.inputTokens ?? 0;
+    sum.outputTokens += s.usage?.outputTokens ?? 0;
+    sum.cachedTokens += s.usage?.cachedTokens ?? 0;
+    sum.costUsd += s.usage?.costUsd ?? 0;
+  }
+  sum.costUsd = Math.round(sum.costUsd * 1e6) / 1e6;
+  return sum;
+}
+
 export interface StoredError {
   message: string;
   code: string;
@@ -75,12 +88,25 @@ export interface StepDoc {
   finishedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
+  /** The retry generation the step was last dispatched or run in (a person's `retryStep`); absent: never retried. */
+  retry?: number;
+  /** Earlier failures a person retried, oldest first (from the journal's retry claims; not stored on the step). */
+  retries?: StepRetry[];
+}
+
+/** A failed step a person tried again: who, when, and the failure it replaced. */
+export interface StepRetry {
+  retry: number;
+  actor: string;
+  at: Date;
+  reason?: string;
+  failed: { error: StoredError | null; attempts: number; finishedAt: Date | null };
 }
 
 export interface Decision {
   decision: 'approve' | 'reject';
   actor: string;
-  channel: 'api' | 'link' | 'slack' | 'email' | 'policy' | 'timeout';
+  channel: 'api' | 'link' | 'slack' | 'email' | 'console' | 'policy' | 'timeout';
   comment?: string;
   /** Only the fields a person changed, validated against the editable schema. */
   edits: Record<string, unknown>;

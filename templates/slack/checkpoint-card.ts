@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { CheckpointView } from '../../src/views/checkpoint.js';
-import { clip, clipWithLink, escapeMrkdwn, humanise, LIMITS, mrkdwn, plain, slackDate, who } from './text.js';
+import { humanise } from '../../src/views/json-schema.js';
+import { clip, clipWithLink, escapeMrkdwn, LIMITS, mrkdwn, plain, slackDate, who } from './text.js';
 
 type Block = types.KnownBlock;
 
@@ -77,7 +78,12 @@ function decisionLine(cp: CheckpointView): string {
   if (!d) return cp.status === 'cancelled' ? ':no_entry_sign: *Cancelled* — no decision is needed any more.' : '';
   const aliases = (cp.approvals ?? []).find((a) => a.actor === d.actor)?.aliases ?? [];
   const verb = d.decision === 'approve' ? ':white_check_mark: *Approved*' : ':x: *Rejected*';
-  const how = d.channel === 'timeout' ? 'automatically after the timeout' : `via ${d.channel}`;
+  const how =
+    d.channel === 'timeout'
+      ? 'automatically after the timeout'
+      : d.channel === 'console'
+        ? 'in the console'
+        : `via ${d.channel}`;
   const behalf = d.onBehalfOf ? ` on behalf of ${who(d.onBehalfOf, [])}` : '';
   const lines = [`${verb} by ${who(d.actor, aliases)}${behalf} ${how}, ${slackDate(d.decidedAt)}`];
   if (d.diff.length > 0) {

@@ -1,6 +1,12 @@
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
-import { clip, humanise, LIMITS, plain } from './text.js';
+import {
+  humanise,
+  type JsonSchemaProperty,
+  jsonSchemaObject,
+  jsonSchemaProperty,
+} from '../../src/views/json-schema.js';
+import { clip, LIMITS, plain } from './text.js';
 
 type Block = types.KnownBlock;
 
@@ -13,30 +19,6 @@ type Block = types.KnownBlock;
 
 const ACTION = 'value';
 const LONG_NAMES = /reply|description|message|body|text|comment|note/i;
-
-const propertySchema = z
-  .object({
-    type: z.union([z.string(), z.array(z.string())]).optional(),
-    enum: z.array(z.unknown()).optional(),
-    anyOf: z.array(z.object({ type: z.string().optional() }).loose()).optional(),
-    title: z.string().optional(),
-    description: z.string().optional(),
-    maxLength: z.number().optional(),
-    minLength: z.number().optional(),
-    minimum: z.number().optional(),
-    maximum: z.number().optional(),
-    /** The workflow's own validation messages by keyword (src/engine/schema-messages.ts). */
-    errorMessage: z.record(z.string(), z.unknown()).optional(),
-  })
-  .loose();
-type Property = z.infer<typeof propertySchema>;
-
-const objectSchema = z
-  .object({
-    properties: z.record(z.string(), z.unknown()).default({}),
-    required: z.array(z.string()).default([]),
-  })
-  .loose();
 
 type FieldKind = 'text' | 'multiline' | 'number' | 'integer' | 'select' | 'checkbox';
 interface FormField {
@@ -52,12 +34,12 @@ interface FormField {
   max?: number;
 }
 
-function typeOf(p: Property): string | undefined {
+function typeOf(p: JsonSchemaProperty): string | undefined {
   if (Array.isArray(p.type)) return p.type.find((t) => t !== 'null');
   return p.type;
 }
 
-function kindOf(name: string, p: Property): FieldKind | undefined {
+function kindOf(name: string, p: JsonSchemaProperty): FieldKind | undefined {
   if (p.enum?.every((v) => typeof v === 'string')) return 'select';
   const t = typeOf(p);
   if (t === 'boolean') return 'checkbox';
@@ -71,10 +53,10 @@ function kindOf(name: string, p: Property): FieldKind | undefined {
 
 /** The fields a JSON Schema object describes, in its property order. */
 function formFields(schema: Record<string, unknown>): FormField[] {
-  const obj = objectSchema.parse(schema);
+  const obj = jsonSchemaObject.parse(schema);
   const fields: FormField[] = [];
   for (const [name, raw] of Object.entries(obj.properties)) {
-    const p = propertySchema.safeParse(raw);
+    const p = jsonSchemaProperty.safeParse(raw);
     if (!p.success) continue;
     const kind = kindOf(name, p.data);
     if (!kind) continue;

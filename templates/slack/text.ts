@@ -66,13 +66,3 @@ export function who(actor: string, aliases: readonly string[] = []): string {
   const slackId = [actor, ...aliases].map((a) => a.toUpperCase()).find((a) => SLACK_USER.test(a));
   return slackId ? `<@${slackId}>` : escapeMrkdwn(actor);
 }
-
-/** `customerEmail` → `Customer email`. */
-export function humanise(field: string): string {
-  const words = field
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/[_-]+/g, ' ')
-    .toLowerCase()
-    .trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}

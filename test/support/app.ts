@@ -2,7 +2,7 @@ import { createOutcomeLog, type OutcomeLog } from '../../agents/disputes/outcome
 import { createCountersign } from '../../compose.js';
 import type { App } from '../../src/app.js';
 import { parseEnv } from '../../src/config.js';
-import type { EngineSettings } from '../../src/engine/deps.js';
+import type { Clock, EngineSettings } from '../../src/engine/deps.js';
 import type { RunView } from '../../src/engine/types.js';
 import type { RunningWorkers } from '../../src/engine/workers.js';
 import { signWebhook } from '../../src/http/signature.js';
@@ -24,6 +24,8 @@ export interface TestAppOptions {
   smtp?: SmtpCapture;
   /** Replaces the root's module list (compose.ts), e.g. `[...modules, myModule]` to run a module under test. */
   modules?: readonly UseCaseModule[];
+  /** The engine's clock, for timers a test moves by hand (`fakeClock` in test/support/slack-app.ts). */
+  clock?: Clock;
 }
 
 /** The app, plus the dispute outcome log the dispute tests read (the platform itself names no use case). */
@@ -72,6 +74,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     seedSampleData: true,
     settings: { reconcileGraceMs: 500, agentBackoffMs: 100, ...options.settings },
     ...(options.modules ? { modules: options.modules } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const app: TestAppHandle = Object.assign(built, { outcomes: createOutcomeLog(built.store.connection) });
   await app.listen(port);

@@ -13,6 +13,7 @@ import type { HttpRoutes } from '../../src/http/deps.js';
 import { createHttpApp } from '../../src/http/server.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { CheckpointDoc, Store } from '../../src/store/models.js';
+import { testConsoleServices } from './console-services.js';
 import { closeEngineDeps, testEngineDeps } from './engine-deps.js';
 import { mongodbUri, redisUrl } from './env.js';
 
@@ -147,7 +148,8 @@ export async function serveApprovalEngine(
       redis,
       metrics: createMetrics(),
       logger: pino({ level: 'silent' }),
-      workflows: { startsByWebhook: () => false, listing: () => [] },
+      workflows: { startsByWebhook: () => false, listing: () => [], inputProblems: () => [] },
+      console: testConsoleServices(h.store, redis, config.appSecret, `test-${secrets.label}`),
     },
     routes,
   );

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -6,21 +6,53 @@ import { run } from '../../src/services/process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
-/** Debian's chromium, installed with apt-get the first time (as the services script installs its servers). */
+/** Held while one test process installs Chromium; the others wait for it rather than race apt for its lock. */
+const INSTALL_LOCK = join(tmpdir(), 'countersign-chromium-install.lock');
+/** Longer than any install takes: a lock this old was left by a process that died. */
+const STALE_LOCK_MS = 20 * 60_000;
+
+async function takeInstallLock(): Promise<boolean> {
+  for (;;) {
+    try {
+      mkdirSync(INSTALL_LOCK);
+      return true;
+    } catch {
+      if (existsSync(CHROMIUM)) return false;
+      const age = Date.now() - (statSync(INSTALL_LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) rmSync(INSTALL_LOCK, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/**
+ * Debian's chromium, installed with apt-get the first time (as the services script installs its servers). Test
+ * files run in parallel processes, so one installs and the rest wait for the binary.
+ */
 async function ensureChromium(): Promise<string> {
   if (existsSync(CHROMIUM)) return CHROMIUM;
+  if (!(await takeInstallLock())) return CHROMIUM;
+  try {
+    if (!existsSync(CHROMIUM)) await installChromium();
+  } finally {
+    rmSync(INSTALL_LOCK, { recursive: true, force: true });
+  }
+  if (!existsSync(CHROMIUM)) throw new Error('chromium is not installed and apt-get could not install it');
+  return CHROMIUM;
+}
+
+async function installChromium(): Promise<void> {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const prefix = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
   const apt = (args: string[]) => {
-    const [cmd = 'apt-get', ...rest] = [...prefix, 'apt-get', ...args];
+    // Another program's apt (an unattended upgrade) may hold dpkg's lock for a while: wait for it, do not fail.
+    const [cmd = 'apt-get', ...rest] = [...prefix, 'apt-get', '-o', 'DPkg::Lock::Timeout=300', ...args];
     return run(cmd, rest, { env, timeoutMs: 900_000 });
   };
   if ((await apt(['install', '-y', '-q', 'chromium'])).code !== 0) {
     await apt(['update', '-q']);
     await apt(['install', '-y', '-q', 'chromium']);
   }
-  if (!existsSync(CHROMIUM)) throw new Error('chromium is not installed and apt-get could not install it');
-  return CHROMIUM;
 }
 
 /**

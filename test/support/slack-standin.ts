@@ -279,8 +279,63 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
     }
   }
 
+  /**
+   * Sign in with Slack (OpenID Connect), as Slack documents it: the browser is sent to `/openid/connect/authorize`,
+   * which (after the person agrees; here: at once, as `oidcUser`) redirects to the app with a one-time code; the app
+   * exchanges it with `openid.connect.token` (client id and secret) and reads `openid.connect.userInfo`.
+   */
+  const oidc = {
+    clientId: 'C0CLIENT.123',
+    clientSecret: 'oidc-client-secret-0123456789',
+    user: undefined as string | undefined,
+    codes: new Map<string, { user: string; redirectUri: string; nonce: string }>(),
+    tokens: new Map<string, string>(),
+  };
+  function authorize(url: URL, res: ServerResponse) {
+    const q = url.searchParams;
+    const redirect = q.get('redirect_uri') ?? '';
+    if (q.get('client_id') !== oidc.clientId || q.get('response_type') !== 'code' || !redirect) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('invalid_request');
+      return;
+    }
+    const back = new URL(redirect);
+    if (!oidc.user) back.searchParams.set('error', 'access_denied');
+    else {
+      const code = `code-${Math.random().toString(36).slice(2)}`;
+      oidc.codes.set(code, { user: oidc.user, redirectUri: redirect, nonce: q.get('nonce') ?? '' });
+      back.searchParams.set('code', code);
+    }
+    back.searchParams.set('state', q.get('state') ?? '');
+    res.writeHead(302, { location: back.toString() }).end();
+  }
+  function openid(method: string, a: Args, auth: string): Args {
+    if (method === 'openid.connect.token') {
+      const grant = oidc.codes.get(str(a.code) ?? '');
+      if (a.client_id !== oidc.clientId || a.client_secret !== oidc.clientSecret)
+        return { ok: false, error: 'invalid_client_id' };
+      if (!grant || grant.redirectUri !== a.redirect_uri) return { ok: false, error: 'invalid_code' };
+      oidc.codes.delete(str(a.code) ?? '');
+      const access = `xoxp-oidc-${Math.random().toString(36).slice(2)}`;
+      oidc.tokens.set(access, grant.user);
+      return { ok: true, access_token: access, token_type: 'Bearer', id_token: 'not-used-by-countersign' };
+    }
+    const user = users.get(oidc.tokens.get(auth.replace(/^Bearer /, '')) ?? '');
+    if (!user) return { ok: false, error: 'invalid_auth' };
+    return {
+      ok: true,
+      sub: user.id,
+      'https://slack.com/user_id': user.id,
+      'https://slack.com/team_id': 'T0TEST',
+      email: user.email,
+      email_verified: Boolean(user.email),
+      name: user.name,
+    };
+  }
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
+      const url = new URL(req.url ?? '/', 'http://standin');
+      if (url.pathname === '/openid/connect/authorize') return authorize(url, res);
       const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
       const args = await readArgs(req);
       const auth = req.headers.authorization ?? (args.token ? `Bearer ${String(args.token)}` : '');
@@ -288,7 +343,11 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
       calls.push({ method, args, at: Date.now() });
       // Slack takes only an app-level token (xapp-) for apps.connections.open, and a bot token for the rest.
       const allowed = method === 'apps.connections.open' ? auth === `Bearer ${APP_TOKEN}` : auth === `Bearer ${token}`;
-      const out = allowed ? handle(method, args) : { body: { ok: false, error: 'invalid_auth' } };
+      const out = method.startsWith('openid.connect.')
+        ? { body: openid(method, args, auth) }
+        : allowed
+          ? handle(method, args)
+          : { body: { ok: false, error: 'invalid_auth' } };
       res.writeHead(out.status ?? 200, { 'content-type': 'application/json', ...(out.headers ?? {}) });
       res.end(JSON.stringify(out.body));
       for (const l of listeners) l();
@@ -299,6 +358,15 @@ export async function startSlackStandin(opts: { token?: string } = {}) {
 
   const standin = {
     url: `http://127.0.0.1:${port}/api/`,
+    /** Sign in with Slack: SLACK_CLIENT_ID/SECRET and SLACK_OIDC_AUTHORIZE_URL for the app, and who agrees. */
+    oidc: {
+      clientId: oidc.clientId,
+      clientSecret: oidc.clientSecret,
+      authorizeUrl: `http://127.0.0.1:${port}/openid/connect/authorize`,
+      signInAs(userId: string | undefined) {
+        oidc.user = userId;
+      },
+    },
     calls,
     messages,
     callsTo: (method: string) => calls.filter((c) => c.method === method),

@@ -131,6 +131,60 @@ export function journalCases(ctx: ContractContext): void {
       expect(journal.steps.get('notify')).toMatchObject({ status: 'completed', attempts: 2, result: 'sent' });
     });
 
+    it('reads a cancel claim as the run’s cancellation; a plain run has none', async () => {
+      const runId = fresh('run');
+      await es.append([step(runId, 'a'), claim(runId, 'checkpoint:cp:v2', { version: 2 })]);
+      expect((await es.loadJournal(runId)).cancelled ?? null).toBeNull();
+      await es.append([claim(runId, 'cancel', { actor: 'ann@x.io', reason: 'withdrawn', at: at(MINUTE) })]);
+      expect((await es.loadJournal(runId)).cancelled).toEqual({
+        actor: 'ann@x.io',
+        reason: 'withdrawn',
+        at: at(MINUTE),
+      });
+    });
+
+    it('under a retry claim, voids the step’s earlier ends and attempts and counts only its newest generation', async () => {
+      const runId = fresh('run');
+      const error = { message: 'model refused', code: 'non_retryable', at: at(2 * MINUTE) };
+      const failed = { error, attempts: 1, finishedAt: at(2 * MINUTE) };
+      await es.append([
+        step(runId, 'triage', { kind: 'agent', status: 'queued' }),
+        attempt(runId, 'triage', 1),
+        end(runId, 'triage', { status: 'failed', error, attempts: 2 }),
+      ]);
+      expect((await es.loadJournal(runId)).steps.get('triage')).toMatchObject({ status: 'failed' });
+
+      await es.append([claim(runId, 'retry-triage-1', { stepId: 'triage', actor: 'ann@x.io', at: at(HOUR), failed })]);
+      let journal = await es.loadJournal(runId);
+      // Not run again yet: the replay must run or dispatch it anew.
+      expect(journal.rerun?.has('triage')).toBe(true);
+      expect(journal.retries?.get('triage')).toBe(1);
+      expect(journal.ended.has('triage')).toBe(false);
+      expect(journal.steps.get('triage')).toMatchObject({ status: 'queued', attempts: 0, retry: 1 });
+      expect(journal.steps.get('triage')?.error).toBeUndefined();
+      expect(journal.steps.get('triage')?.retries).toEqual([{ retry: 1, actor: 'ann@x.io', at: at(HOUR), failed }]);
+
+      // Dispatched again (the pass marks the generation), then ended in it: a record of its own.
+      await es.updateStep(runId, 'triage', { retry: 1, status: 'queued', attempts: 0, error: null });
+      journal = await es.loadJournal(runId);
+      expect(journal.rerun?.has('triage')).toBe(false);
+      expect(journal.steps.get('triage')).toMatchObject({ status: 'queued', retry: 1 });
+      const [second] = await es.append([
+        {
+          kind: 'end',
+          runId,
+          stepId: 'triage',
+          retry: 1,
+          end: { status: 'completed', result: { ok: true }, attempts: 1, finishedAt: at(2 * HOUR) },
+        },
+      ]);
+      expect(second).toBe(true);
+      journal = await es.loadJournal(runId);
+      expect(journal.ended.has('triage')).toBe(true);
+      expect(journal.steps.get('triage')).toMatchObject({ status: 'completed', result: { ok: true }, attempts: 1 });
+      expect(journal.steps.get('triage')?.retries).toHaveLength(1);
+    });
+
     it("keeps an agent end's call logs in `calls`, not on the folded step", async () => {
       const runId = fresh('run');
       const calls = {

@@ -76,6 +76,8 @@ export function upkeepCases(ctx: ContractContext): void {
           release(runId, 1),
           lease(runId, 2),
           claim(runId, 'checkpoint-v2', { version: 2 }),
+          // What people did to the run outlives compaction.
+          claim(runId, 'cancel', { actor: 'ann@x.io', at: at(HOUR) }),
         ];
         for (const run of [...old, recent, live]) {
           await engineStore.createRun(run);
@@ -94,6 +96,7 @@ export function upkeepCases(ctx: ContractContext): void {
           expect([...journal.ended]).toEqual(['a']);
           expect(journal.steps.get('b')?.error).toBeUndefined();
           expect(await engineStore.journalClaim(run._id, 'checkpoint-v2')).toBeNull();
+          expect(journal.cancelled).toMatchObject({ actor: 'ann@x.io' });
           expect((await engineStore.getRun(run._id))?.compactedAt).toBeInstanceOf(Date);
         }
         for (const run of [recent, live]) {
