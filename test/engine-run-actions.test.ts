@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
+import type { CallLog } from '../src/agents/call-log.js';
 import { type Agent, defineAgent } from '../src/agents/define.js';
 import { agentRegistry, type EngineDeps } from '../src/engine/deps.js';
 import { createEngine } from '../src/engine/engine.js';
@@ -32,10 +33,28 @@ const echo = defineAgent({
 
 /** A model that fails on demand, or holds an answer until told. */
 const runner = {
-  async run<I, O>(_agent: Agent<I, O>, input: I) {
+  async run<I, O>(agent: Agent<I, O>, input: I, call: { runId: string; stepId: string; log?: CallLog }) {
     const { key } = input as { key: string };
     did(key, 'agent-call');
-    if (brokenAgent.has(key)) throw new NonRetryable(`the model refused ${key}`);
+    if (brokenAgent.has(key)) {
+      // A refusal after a costed call: what it spent must still count once a person retries the step.
+      await call.log?.modelCall({
+        runId: call.runId,
+        stepId: call.stepId,
+        agent: agent.name,
+        model: 'test-model',
+        turn: 1,
+        status: 'error',
+        error: 'refused',
+        inputTokens: 7,
+        outputTokens: 1,
+        cachedTokens: 0,
+        costUsd: 0.25,
+        latencyMs: 3,
+        at: new Date(),
+      });
+      throw new NonRetryable(`the model refused ${key}`);
+    }
     if (key.startsWith('held')) await new Promise<void>((resolve) => heldAgents.set(key, resolve));
     return { output: { said: key } as O, usage: { ...zeroUsage(), inputTokens: 10 }, turns: 1 };
   },
@@ -268,6 +287,14 @@ describe('retrying a failed step', () => {
     expect(step?.usage.inputTokens).toBe(10);
     // Each generation's end is its own record.
     for (const id of ['echo#end', 'echo#end-r1', 'echo#end-r2']) expect(await journalDocs(runId, id)).toHaveLength(1);
+    // The two refused tries spent tokens and money: the run counts them, and its page lists their calls.
+    expect(run.usage).toMatchObject({ inputTokens: 10 + 2 * 7, outputTokens: 2, costUsd: 0.5 });
+    const detail = await engine.getRunDetail(runId);
+    expect(detail?.usage.costUsd).toBe(0.5);
+    expect(detail?.modelCalls.map((m) => [m.status, m.replacedTry])).toEqual([
+      ['error', 0],
+      ['error', 1],
+    ]);
   });
 
   it('refuses a step of a running run, and of a cancelled one', async () => {

@@ -5,7 +5,7 @@ import type { Agent } from '../agents/define.js';
 import { agentVersion } from '../agents/version.js';
 import { NonRetryable, Retryable } from '../errors.js';
 import { isInfrastructureError } from '../infra-errors.js';
-import type { StepDoc } from '../store/models.js';
+import { type StepDoc, totalUsage } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 import type { AgentDispatch, AgentJob } from './queues.js';
 import type { CallLogs, StepEnd } from './store-port.js';
@@ -81,6 +81,8 @@ export async function handleAgentJob(deps: EngineDeps, job: Job<AgentJob>, signa
     stepEnd = {
       status: 'failed',
       error,
+      // What the failed try's model calls cost was spent all the same: the run's usage counts it.
+      usage: totalUsage(calls.modelCalls().map((usage) => ({ usage }))),
       attempts: attempt,
       startedAt,
       finishedAt: error.at,

@@ -246,8 +246,9 @@ export class PassContext implements WorkflowContext {
   }
 
   /** What the run's steps have used so far (their ends folded in), for the run document's summary. */
+  /** What the run has spent, a retried step's replaced tries included. */
   usage(): Usage {
-    return totalUsage(this.run.steps.values());
+    return totalUsage([...this.run.steps.values(), ...(this.run.replaced ?? [])]);
   }
 
   /** Whether the pass has the unseen ends of agents to copy call logs from (a cancelled run writes only for them). */

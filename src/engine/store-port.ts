@@ -104,6 +104,19 @@ export interface Journal {
   retries?: Map<string, number>;
   /** Retried steps no pass has run or dispatched again yet: shown as queued, they run anew in the next replay. */
   rerun?: Set<string>;
+  /**
+   * The ends of retried steps' earlier generations: void for the replay, but what they spent was spent and their
+   * calls were made, so the run's usage and its page count them.
+   */
+  replaced?: ReplacedEnd[];
+}
+
+/** An end of a step generation a person retried (Journal.replaced). */
+export interface ReplacedEnd {
+  stepId: string;
+  retry: number;
+  usage?: Partial<Usage>;
+  calls?: CallLogs;
 }
 
 /** What a pass may set on a step; `null` clears what an earlier run of a retried step left. */

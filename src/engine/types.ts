@@ -68,10 +68,15 @@ export interface ModelCallView {
   costUsd: number;
   latencyMs: number;
   at: Date;
+  /** Set on a call of a try a person then retried: which generation it was (0 = the step's first run). */
+  replacedTry?: number;
 }
 
 /** One tool call of an agent step: arguments as recorded (the console redacts what the configuration names). */
-export type ToolCallView = Omit<ToolCallDoc, 'runId'>;
+export type ToolCallView = Omit<ToolCallDoc, 'runId'> & {
+  /** Set on a call of a try a person then retried: which generation it was (0 = the step's first run). */
+  replacedTry?: number;
+};
 
 /** A run with everything a person reading it needs: its journal's steps with their results, calls and source. */
 export interface RunDetailView extends RunView {

@@ -9,11 +9,19 @@ import {
 } from '../store/models.js';
 import type { EngineDeps } from './deps.js';
 import { agentJobId } from './ids.js';
+import type { CallLogs, ReplacedEnd } from './store-port.js';
 import type { ModelCallView, RunDetailView, RunView, ToolCallView } from './types.js';
 
-function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit: AuditDoc[]): RunView {
+function view(
+  run: RunDoc,
+  steps: StepDoc[],
+  checkpoints: CheckpointDoc[],
+  audit: AuditDoc[],
+  replaced: readonly ReplacedEnd[] = [],
+): RunView {
   const visible = steps.filter((s) => s.kind !== 'now' && s.kind !== 'id').sort((a, b) => a.seq - b.seq);
-  const usage = totalUsage(steps);
+  // What retried steps' replaced tries spent counts: it was spent.
+  const usage = totalUsage([...steps, ...replaced]);
   return {
     id: run._id,
     workflow: run.workflow,
@@ -63,7 +71,7 @@ function view(run: RunDoc, steps: StepDoc[], checkpoints: CheckpointDoc[], audit
 
 export async function getRunView(deps: EngineDeps, runId: string): Promise<RunView | null> {
   const read = await readRun(deps, runId);
-  return read && view(read.run, read.steps, read.checkpoints, read.audit);
+  return read && view(read.run, read.steps, read.checkpoints, read.audit, read.journal?.replaced);
 }
 
 /** One run's documents in one round of reads: the run, then its journal, checkpoints and audit together. */
@@ -130,6 +138,7 @@ export async function listRunViews(
       [...(journals.get(r._id)?.steps.values() ?? [])],
       checkpoints.filter((c) => c.runId === r._id),
       audit.filter((a) => a.runId === r._id),
+      journals.get(r._id)?.replaced,
     ),
   );
   return filter.status ? views.filter((v) => v.status === filter.status) : views;
@@ -143,10 +152,17 @@ export async function listRunViews(
 export async function getRunDetail(deps: EngineDeps, runId: string): Promise<RunDetailView | null> {
   const read = await readRun(deps, runId, true);
   if (!read) return null;
-  const base = view(read.run, read.steps, read.checkpoints, read.audit);
+  const base = view(read.run, read.steps, read.checkpoints, read.audit, read.journal?.replaced);
   const modelCalls: ModelCallView[] = [];
   const toolCalls: ToolCallView[] = [];
-  for (const [stepId, logs] of read.journal?.calls ?? []) {
+  const logged: { stepId: string; logs: CallLogs; replacedTry?: number }[] = [
+    ...[...(read.journal?.calls ?? [])].map(([stepId, logs]) => ({ stepId, logs })),
+    ...(read.journal?.replaced ?? []).flatMap((r) =>
+      r.calls ? [{ stepId: r.stepId, logs: r.calls, replacedTry: r.retry }] : [],
+    ),
+  ];
+  for (const { stepId, logs, replacedTry } of logged) {
+    const replaced = replacedTry === undefined ? {} : { replacedTry };
     for (const m of logs.modelCalls ?? [])
       modelCalls.push({
         stepId,
@@ -162,6 +178,7 @@ export async function getRunDetail(deps: EngineDeps, runId: string): Promise<Run
         costUsd: m.costUsd ?? 0,
         latencyMs: m.latencyMs ?? 0,
         at: new Date(m.at),
+        ...replaced,
       });
     for (const c of logs.toolCalls ?? [])
       toolCalls.push({
@@ -173,6 +190,7 @@ export async function getRunDetail(deps: EngineDeps, runId: string): Promise<Run
         ...(c.detail ? { detail: c.detail } : {}),
         durationMs: c.durationMs ?? 0,
         at: new Date(c.at),
+        ...replaced,
       });
   }
   const byTime = (a: { at: Date }, b: { at: Date }) => a.at.getTime() - b.at.getTime();

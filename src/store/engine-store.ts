@@ -7,6 +7,7 @@ import type {
   Journal,
   JournalRecord,
   PassRecord,
+  ReplacedEnd,
   RunStart,
   StepEnd,
   Wakeup,
@@ -217,9 +218,19 @@ function fold(runId: string, docs: JournalDoc[]): Journal {
     retries.set(stepId, list[list.length - 1]?.retry ?? 0);
   }
   // Ends of a retried step's earlier generations are void for the replay (failed ends: their calls are logged).
+  const replaced: ReplacedEnd[] = [];
   for (const doc of endDocs) {
     const stepId = String(doc.stepId);
-    if (generationOf(doc) !== (retries.get(stepId) ?? 0)) continue;
+    if (generationOf(doc) !== (retries.get(stepId) ?? 0)) {
+      const { usage } = endOf(doc);
+      replaced.push({
+        stepId,
+        retry: generationOf(doc),
+        ...(usage ? { usage } : {}),
+        ...(doc.calls ? { calls: doc.calls as CallLogs } : {}),
+      });
+      continue;
+    }
     ends.set(stepId, endOf(doc));
     if (doc.calls) calls.set(stepId, doc.calls as CallLogs);
   }
@@ -261,7 +272,19 @@ function fold(runId: string, docs: JournalDoc[]): Journal {
     if (gen === lastPass?.gen && lastPass.until.getTime() > Date.now()) continue;
     crashes.set(step, (crashes.get(step) ?? 0) + 1);
   }
-  return { runId, start, steps, ended: new Set(ends.keys()), calls, crashes, lastPass, cancelled, retries, rerun };
+  return {
+    runId,
+    start,
+    steps,
+    ended: new Set(ends.keys()),
+    calls,
+    crashes,
+    lastPass,
+    cancelled,
+    retries,
+    rerun,
+    replaced,
+  };
 }
 
 /** Inserts documents unordered; true per document inserted, false where a unique `_id` refused it. */

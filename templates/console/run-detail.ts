@@ -61,11 +61,18 @@ function stepsTable(r: RunDetailView, person: PageViewer): SafeHtml {
   )}</tbody></table>`;
 }
 
+/** A call of a try that a person then retried: its agent cell says so, in words. */
+function agentCell(agent: string, replacedTry: number | undefined): SafeHtml {
+  return replacedTry === undefined
+    ? html`<td>${agent}</td>`
+    : html`<td>${agent} <span class="muted">(${replacedTry === 0 ? 'first try' : `retry ${replacedTry}`}, before a retry)</span></td>`;
+}
+
 function modelCalls(r: RunDetailView): SafeHtml {
   if (r.modelCalls.length === 0) return html`<p class="muted">No model calls.</p>`;
   return html`<table><caption class="sr-only">Model calls</caption><thead><tr><th scope="col">Agent</th><th scope="col">Model</th><th scope="col" class="num">Turn</th><th scope="col" class="num">Tokens in</th><th scope="col" class="num">Out</th><th scope="col" class="num">Cached</th><th scope="col" class="num">Cost</th><th scope="col" class="num">Latency</th><th scope="col">Status</th></tr></thead><tbody>${r.modelCalls.map(
     (m) =>
-      html`<tr><td>${m.agent}</td><td>${m.model}${m.provider && m.provider !== 'default' ? html` <span class="muted">(${m.provider})</span>` : ''}</td><td class="num">${m.turn}</td><td class="num">${m.inputTokens.toLocaleString('en-US')}</td><td class="num">${m.outputTokens.toLocaleString('en-US')}</td><td class="num">${m.cachedTokens.toLocaleString('en-US')}</td><td class="num">${money(m.costUsd)}</td><td class="num">${duration(m.latencyMs)}</td><td>${m.status === 'ok' ? 'ok' : html`<span class="error">error</span>${m.error ? html` <span class="muted">${m.error}</span>` : ''}`}</td></tr>`,
+      html`<tr>${agentCell(m.agent, m.replacedTry)}<td>${m.model}${m.provider && m.provider !== 'default' ? html` <span class="muted">(${m.provider})</span>` : ''}</td><td class="num">${m.turn}</td><td class="num">${m.inputTokens.toLocaleString('en-US')}</td><td class="num">${m.outputTokens.toLocaleString('en-US')}</td><td class="num">${m.cachedTokens.toLocaleString('en-US')}</td><td class="num">${money(m.costUsd)}</td><td class="num">${duration(m.latencyMs)}</td><td>${m.status === 'ok' ? 'ok' : html`<span class="error">error</span>${m.error ? html` <span class="muted">${m.error}</span>` : ''}`}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -73,7 +80,7 @@ function toolCalls(r: RunDetailView): SafeHtml {
   if (r.toolCalls.length === 0) return html`<p class="muted">No tool calls.</p>`;
   return html`<table class="tool-calls"><caption class="sr-only">Tool calls</caption><thead><tr><th scope="col">Agent</th><th scope="col">Tool</th><th scope="col">Arguments</th><th scope="col">Result or detail</th><th scope="col" class="num">Duration</th><th scope="col">Outcome</th></tr></thead><tbody>${r.toolCalls.map(
     (c) =>
-      html`<tr><td>${c.agent}</td><td>${c.tool}</td><td><pre>${json(c.arguments)}</pre></td><td>${c.detail ? html`<pre>${c.detail}</pre>` : html`<span class="muted">—</span>`}</td><td class="num">${duration(c.durationMs)}</td><td>${c.outcome === 'ok' ? 'ok' : html`<span class="error">${c.outcome}</span>`}</td></tr>`,
+      html`<tr>${agentCell(c.agent, c.replacedTry)}<td>${c.tool}</td><td><pre>${json(c.arguments)}</pre></td><td>${c.detail ? html`<pre>${c.detail}</pre>` : html`<span class="muted">—</span>`}</td><td class="num">${duration(c.durationMs)}</td><td>${c.outcome === 'ok' ? 'ok' : html`<span class="error">${c.outcome}</span>`}</td></tr>`,
   )}</tbody></table>`;
 }
 

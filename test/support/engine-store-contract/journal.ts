@@ -163,6 +163,8 @@ export function journalCases(ctx: ContractContext): void {
       expect(journal.steps.get('triage')).toMatchObject({ status: 'queued', attempts: 0, retry: 1 });
       expect(journal.steps.get('triage')?.error).toBeUndefined();
       expect(journal.steps.get('triage')?.retries).toEqual([{ retry: 1, actor: 'ann@x.io', at: at(HOUR), failed }]);
+      // Void for the replay, yet kept apart: what the replaced try spent and called still counts.
+      expect(journal.replaced).toEqual([{ stepId: 'triage', retry: 0 }]);
 
       // Dispatched again (the pass marks the generation), then ended in it: a record of its own.
       await es.updateStep(runId, 'triage', { retry: 1, status: 'queued', attempts: 0, error: null });
