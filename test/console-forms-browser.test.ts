@@ -1,6 +1,5 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formLinkToken } from '../src/console/form-links.js';
 import { formUploadModel } from '../src/console/uploads.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { launchChromium } from './support/chromium.js';
@@ -9,6 +8,7 @@ import {
   consoleScreenshotPath,
   consoleSettings,
   pageWithAxe,
+  publicFormLink,
   seriousAxeViolations,
   signInBrowser,
 } from './support/console.js';
@@ -86,7 +86,10 @@ describe('intake form in a browser', () => {
 
   it('lets a customer with a public link send the form and see only its progress', async () => {
     await browser.context.clearCookies();
-    const token = formLinkToken(t.env.APP_SECRET ?? '', { workflow: 'card-dispute', days: 7, now: new Date() });
+    const token = await publicFormLink(t, {
+      workflow: 'card-dispute',
+      expiresAt: new Date(Date.now() + 7 * 86_400_000),
+    });
     await page.goto(`${t.baseUrl}/forms/card-dispute?t=${token}`);
     await expect(page.getByRole('button', { name: 'Sign out' }).count()).resolves.toBe(0);
     await fillDispute('Public Dana');

@@ -1,16 +1,21 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyText, sniffHead } from '../src/console/file-types.js';
-import { formLinkToken } from '../src/console/form-links.js';
 import { attachmentSlot, intakeFields, readIntakeForm } from '../src/console/schema-form.js';
 import { formUploadModel } from '../src/console/uploads.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { CONSOLE_PEOPLE, type ConsoleClient, consoleSettings, csrfIn, signInClient } from './support/console.js';
+import {
+  CONSOLE_PEOPLE,
+  type ConsoleClient,
+  consoleSettings,
+  csrfIn,
+  publicFormLink,
+  signInClient,
+} from './support/console.js';
 import { writeSettingsFile } from './support/refund-app.js';
 
 let t: TestApp;
 let staff: ConsoleClient;
-const SECRET = 'test-app-secret-0123456789-0123456789-abcdef';
 
 beforeAll(async () => {
   t = await startTestApp({
@@ -129,25 +134,44 @@ describe('intake forms', () => {
     expect(made.status).toBe(201);
     const link = /value="(http[^"]+\/forms\/card-dispute\?t=[^"]+)"/.exec(await made.text())?.[1];
     expect(link).toBeDefined();
-    const open = await visitor().get(new URL(link ?? '').pathname + new URL(link ?? '').search);
+    const path = new URL(link ?? '').pathname + new URL(link ?? '').search;
+    const open = await visitor().get(path);
     expect(open.status).toBe(200);
     expect(await open.text()).toContain('<label for="f-chargeId">');
+
+    // Withdrawn before it expires: listed for admins only, refused to whoever holds it, and only once.
+    const listed = await (await admin.get('/forms')).text();
+    const revoke = /action="(\/forms\/links\/[A-Za-z0-9_-]+\/revoke)"/.exec(listed)?.[1] as string;
+    expect(revoke).toBeDefined();
+    expect(await (await staff.get('/forms')).text()).not.toContain('/revoke');
+    expect((await staff.post(revoke, {})).status).toBe(403);
+    expect((await admin.post(revoke, { _csrf: 'forged' })).status).toBe(403);
+    expect((await visitor().get(path)).status).toBe(200);
+    const withdrawn = await admin.post(revoke, {});
+    expect(withdrawn.status).toBe(200);
+    const after = await withdrawn.text();
+    expect(after).toContain('is withdrawn: it no longer opens the form');
+    expect(after).not.toContain(revoke);
+    const gone = await visitor().get(path);
+    expect(gone.status).toBe(410);
+    expect(await gone.text()).toContain('This form link was withdrawn');
+    expect((await admin.post(revoke, {})).status).toBe(404);
+    const before = await counts();
+    const sent = await send(path, '', multipart({ _csrf: 'x', ...asInput(DISPUTE) }));
+    expect(sent.status).toBe(410);
+    expect(await counts()).toEqual(before);
   });
 
   it('refuses an expired, a forged and another workflow’s public link, and sends signed-out visitors to sign in', async () => {
-    const old = formLinkToken(SECRET, {
-      workflow: 'card-dispute',
-      days: 1,
-      now: new Date(Date.now() - 2 * 86_400_000),
-    });
+    const old = await publicFormLink(t, { workflow: 'card-dispute', expiresAt: new Date(Date.now() - 86_400_000) });
     const expired = await visitor().get(`/forms/card-dispute?t=${old}`);
     expect(expired.status).toBe(410);
     expect(await expired.text()).toContain('This form link has expired');
-    const good = formLinkToken(SECRET, { workflow: 'card-dispute', days: 1, now: new Date() });
+    const good = await publicFormLink(t, { workflow: 'card-dispute', expiresAt: new Date(Date.now() + 86_400_000) });
     const forged = await visitor().get(`/forms/card-dispute?t=${good.slice(0, -3)}abc`);
     expect(forged.status).toBe(403);
     expect(await forged.text()).toContain('This form link is not valid');
-    const other = formLinkToken(SECRET, { workflow: 'refund-request', days: 1, now: new Date() });
+    const other = await publicFormLink(t, { workflow: 'refund-request', expiresAt: new Date(Date.now() + 86_400_000) });
     expect((await visitor().get(`/forms/card-dispute?t=${other}`)).status).toBe(403);
     const signedOut = await visitor().get('/forms/card-dispute');
     expect(signedOut.status).toBe(303);
@@ -293,7 +317,10 @@ describe('intake forms', () => {
   });
 
   it('lets a customer with a public link send the form and follow the run, without internals', async () => {
-    const token = formLinkToken(SECRET, { workflow: 'card-dispute', days: 7, now: new Date() });
+    const token = await publicFormLink(t, {
+      workflow: 'card-dispute',
+      expiresAt: new Date(Date.now() + 7 * 86_400_000),
+    });
     const v = visitor();
     const formPage = await (await v.get(`/forms/card-dispute?t=${token}`)).text();
     expect(formPage).not.toContain('Sign out');

@@ -193,6 +193,29 @@ describe('cancelling a run', () => {
     expect((await engine.getRun(runId))?.steps.map((s) => s.id)).toEqual(['prepare', 'review']);
   });
 
+  it('finishes, on the next click, a cancellation whose caller died before telling the channels', async () => {
+    const key = 'cancel-died';
+    const runId = await start('gated', { key });
+    const waiting = await until(runId, 'waiting', (r) => r.checkpoints.some((c) => c.status === 'pending'));
+    const cpId = waiting.checkpoints[0]?.id as string;
+    // Where the first caller died: the claim and the checkpoint written, the channels not yet told.
+    await deps.engineStore.append([
+      { kind: 'claim', runId, key: 'cancel', at: new Date(), intent: { actor: 'admin@x.io', at: new Date() } },
+    ]);
+    await store.checkpoints.updateOne({ _id: cpId }, { $set: { status: 'cancelled' } });
+    expect(told).not.toContain(`decided:${cpId}:cancelled`);
+
+    expect(await engine.cancelRun({ runId, actor: 'other@x.io' })).toEqual({ cancelled: true, status: 'cancelled' });
+    await waitFor('channels told', async () => told.includes(`decided:${cpId}:cancelled`));
+    const run = await until(runId, 'cancelled', (r) => r.status === 'cancelled');
+    expect(run.checkpoints[0]?.status).toBe('cancelled');
+    // The first caller's cancellation stands, and the channel heard of it once.
+    expect((await deps.engineStore.loadJournal(runId)).cancelled?.actor).toBe('admin@x.io');
+    await workers.reconcileNow();
+    expect(told.filter((t) => t === `decided:${cpId}:cancelled`)).toHaveLength(1);
+    expect(effectsOf(key)).toEqual(['prepare']);
+  });
+
   it('leaves a finished run as it is', async () => {
     const key = 'cancel-finished';
     const runId = await start('gated', { key });

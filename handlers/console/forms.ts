@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
+import type { FormLinkDoc } from '../../src/console/form-link-registry.js';
 import {
   FORM_LINK_DAYS,
   type FormLinkDays,
+  formLinkExpiry,
   formLinkToken,
   runStatusToken,
   verifyFormLink,
@@ -40,6 +42,7 @@ import { sendConsolePage } from './pages.js';
 
 const workflowParam = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/i);
 const nonceShape = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
+const linkIdParam = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
 const mintForm = z.object({
   days: z.coerce
     .number()
@@ -63,29 +66,35 @@ export function formRoutes(deps: HttpDeps): Router {
   const problem = (res: Response, status: number, title: string, lines: string[], person?: ConsolePerson) =>
     sendConsolePage(res, status, formProblemPage({ title, lines, ...(person ? { person } : {}) }));
 
-  const listPage = (res: Response, status: number, minted?: { workflow: string; url: string; expiresAt: Date }) => {
+  const listPage = async (
+    res: Response,
+    status: number,
+    notice?: { minted: { workflow: string; url: string; expiresAt: Date } } | { revoked: FormLinkDoc },
+  ) => {
     const person = signedIn(res);
     const forms = deps.workflows.listing().map((w) => ({
       name: w.name,
       description: w.description,
       files: attachmentSlot(w.inputSchema) !== undefined,
     }));
+    const admin = atLeast(person.role, 'admin');
     sendConsolePage(
       res,
       status,
       formsListPage({
         person,
         forms,
-        canMint: atLeast(person.role, 'admin'),
+        canMint: admin,
         days: FORM_LINK_DAYS,
-        ...(minted ? { minted } : {}),
+        links: admin ? await deps.console.formLinks.active(now()) : [],
+        ...notice,
       }),
     );
   };
 
   router.get('/forms', requireRole('viewer'), (_req, res) => listPage(res, 200));
 
-  router.post('/forms/:workflow/links', requireRole('admin'), formBody, requireCsrf(deps), (req, res) => {
+  router.post('/forms/:workflow/links', requireRole('admin'), formBody, requireCsrf(deps), async (req, res) => {
     const person = signedIn(res);
     const name = workflowParam.safeParse(req.params.workflow);
     const workflow = name.success ? find(name.data) : undefined;
@@ -94,17 +103,40 @@ export function formRoutes(deps: HttpDeps): Router {
     if (!form.success)
       return problem(res, 400, 'Choose how long the link works', ['Pick 1, 7 or 30 days. No link was made.'], person);
     const at = now();
-    const token = formLinkToken(deps.config.appSecret, { workflow: workflow.name, days: form.data.days, now: at });
-    res.locals.log?.info({ workflow: workflow.name, days: form.data.days, by: person.email }, 'public form link made');
-    listPage(res, 201, {
-      workflow: workflow.name,
-      url: `${base}/forms/${workflow.name}?t=${token}`,
-      expiresAt: new Date(at.getTime() + form.data.days * 86_400_000),
-    });
+    const link = { _id: randomId(), workflow: workflow.name, mintedBy: person.email, createdAt: at };
+    const expiresAt = formLinkExpiry(at, form.data.days);
+    // Recorded before the token exists: every link anyone holds can be withdrawn.
+    await deps.console.formLinks.record({ ...link, expiresAt });
+    const token = formLinkToken(deps.config.appSecret, { id: link._id, workflow: workflow.name, expiresAt });
+    res.locals.log?.info(
+      { workflow: workflow.name, days: form.data.days, by: person.email, link: link._id },
+      'public form link made',
+    );
+    const url = `${base}/forms/${workflow.name}?t=${token}`;
+    await listPage(res, 201, { minted: { workflow: workflow.name, url, expiresAt } });
+  });
+
+  router.post('/forms/links/:id/revoke', requireRole('admin'), formBody, requireCsrf(deps), async (req, res) => {
+    const person = signedIn(res);
+    const id = linkIdParam.safeParse(req.params.id);
+    const revoked = id.success ? await deps.console.formLinks.revoke(id.data, person.email, now()) : null;
+    if (!revoked)
+      return problem(
+        res,
+        404,
+        'No such link in use',
+        ['That public link does not exist or was withdrawn already. Nothing was changed.'],
+        person,
+      );
+    res.locals.log?.info(
+      { workflow: revoked.workflow, by: person.email, link: revoked._id },
+      'public form link withdrawn',
+    );
+    await listPage(res, 200, { revoked });
   });
 
   /** Decides who may use the form, or answers the refusal itself and returns undefined. */
-  const accessOf = (req: Request, res: Response, workflow: string): Access | undefined => {
+  const accessOf = async (req: Request, res: Response, workflow: string): Promise<Access | undefined> => {
     const person = personOf(res);
     if (person) return { kind: 'staff', person };
     const token = typeof req.query.t === 'string' ? req.query.t : undefined;
@@ -115,8 +147,12 @@ export function formRoutes(deps: HttpDeps): Router {
       return undefined;
     }
     const check = verifyFormLink(deps.config.appSecret, token, workflow, now());
-    if (check.ok) return { kind: 'public', token };
-    if (check.error === 'expired')
+    if (check.ok && (await deps.console.formLinks.usable(check.payload.lid))) return { kind: 'public', token };
+    if (check.ok)
+      problem(res, 410, 'This form link was withdrawn', [
+        'Whoever sent you the link has withdrawn it. Ask them for a new one. Nothing was sent.',
+      ]);
+    else if (check.error === 'expired')
       problem(res, 410, 'This form link has expired', [
         'The link you used is no longer valid. Ask whoever sent it for a new one. Nothing was sent.',
       ]);
@@ -173,13 +209,16 @@ export function formRoutes(deps: HttpDeps): Router {
     );
   };
 
-  const resolve = (req: Request, res: Response): { access: Access; workflow: WorkflowListing } | undefined => {
+  const resolve = async (
+    req: Request,
+    res: Response,
+  ): Promise<{ access: Access; workflow: WorkflowListing } | undefined> => {
     const name = workflowParam.safeParse(req.params.workflow);
     if (!name.success) {
       problem(res, 404, 'No such form', ['There is no form at this address.'], personOf(res));
       return undefined;
     }
-    const access = accessOf(req, res, name.data);
+    const access = await accessOf(req, res, name.data);
     if (!access) return undefined;
     const workflow = find(name.data);
     if (!workflow) {
@@ -189,13 +228,13 @@ export function formRoutes(deps: HttpDeps): Router {
     return { access, workflow };
   };
 
-  router.get('/forms/:workflow', (req, res) => {
-    const found = resolve(req, res);
+  router.get('/forms/:workflow', async (req, res) => {
+    const found = await resolve(req, res);
     if (found) showForm(req, res, { status: 200, ...found });
   });
 
   router.post('/forms/:workflow', async (req, res) => {
-    const found = resolve(req, res);
+    const found = await resolve(req, res);
     if (!found) return discardRest(req);
     const { access, workflow } = found;
     const staff = access.kind === 'staff' ? access.person : undefined;

@@ -3,9 +3,9 @@ import { signToken, type TokenCheck, verifyToken } from './signed.js';
 
 /**
  * The two capabilities an intake form hands out to people who are not signed in: a public link to one workflow's
- * form, and a link to one run's progress page. Both are signed and expire; neither is stored, so there is nothing
- * to revoke one by one (rotating APP_SECRET revokes them all). Each is bound to its workflow, so a link to one
- * form never opens another.
+ * form, and a link to one run's progress page. Both are signed and expire, and each is bound to its workflow, so a
+ * link to one form never opens another. A form link also names its row in `form_links` (form-link-registry.ts), so
+ * an admin can withdraw it before it expires; a progress link is not stored (rotating APP_SECRET revokes them all).
  */
 export const FORM_LINK_DAYS = [1, 7, 30] as const;
 export type FormLinkDays = (typeof FORM_LINK_DAYS)[number];
@@ -14,6 +14,8 @@ const RUN_STATUS_TTL_MS = 7 * 24 * 3_600_000;
 const DAY_MS = 24 * 3_600_000;
 
 const formLinkPayload = z.object({
+  /** The link's row in form_links. */
+  lid: z.string().min(1).max(64),
   wf: z.string().min(1).max(100),
   exp: z.number().int().positive(),
 });
@@ -26,8 +28,10 @@ const runStatusPayload = z.object({
 });
 export type RunStatusPayload = z.output<typeof runStatusPayload>;
 
-export function formLinkToken(secret: string, o: { workflow: string; days: FormLinkDays; now: Date }): string {
-  return signToken(secret, 'form-link', { wf: o.workflow, exp: o.now.getTime() + o.days * DAY_MS });
+export const formLinkExpiry = (now: Date, days: FormLinkDays) => new Date(now.getTime() + days * DAY_MS);
+
+export function formLinkToken(secret: string, o: { id: string; workflow: string; expiresAt: Date }): string {
+  return signToken(secret, 'form-link', { lid: o.id, wf: o.workflow, exp: o.expiresAt.getTime() });
 }
 
 export type LinkCheck<T> = TokenCheck<T> | { ok: false; error: 'other_workflow' };

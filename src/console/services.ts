@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import type { Mailer } from '../channels/mailer.js';
 import type { ConsoleServices } from '../http/deps.js';
+import { createFormLinkRegistry } from './form-link-registry.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createConsoleSessions } from './sessions.js';
 
@@ -33,6 +34,7 @@ export function createConsoleServices(o: {
         windowMs: o.signInLimits.windowMinutes * 60_000,
       }),
     },
+    formLinks: createFormLinkRegistry(o.connection),
     publicSubmits: createRateLimiter(o.redis, {
       prefix: `${o.prefix}:public-form`,
       limit: o.signInLimits.publicSubmitsPerHour,

@@ -32,7 +32,7 @@ export async function cancelRun(
   if (ended && FINISHED.includes(ended) && !journal.cancelled) return { cancelled: false, status: ended };
   const by = journal.cancelled ?? (await recordCancellation(deps, req));
   // Repeated when asked again: a caller that died after the claim left these undone.
-  await cancelPendingCheckpoints(deps, journal, by);
+  await cancelPendingCheckpoints(deps, journal, by, { retell: true });
   await deps.queues.enqueuePass(req.runId, 'cancel');
   deps.logger.info({ runId: req.runId, actor: by.actor }, 'run cancellation recorded');
   return { cancelled: true, status: 'cancelled' };
@@ -52,11 +52,20 @@ async function recordCancellation(deps: EngineDeps, req: RunActionRequest): Prom
  * Cancels the run's pending checkpoints, each through its version claim (a decision racing this one either wins,
  * and the checkpoint stays decided, or finds it cancelled and is refused), with an audit line naming who cancelled,
  * and tells the channels (Slack's card says it was cancelled and loses its buttons). Also called by the pass that
- * ends the run, for a checkpoint created while the cancellation was being recorded.
+ * ends the run, for a checkpoint created while the cancellation was being recorded. A click (`retell`) also tells
+ * the channels of a checkpoint that a first caller cancelled before it died.
  */
-export async function cancelPendingCheckpoints(deps: EngineDeps, journal: Journal, by: Cancellation): Promise<void> {
-  const pending = (await deps.engineStore.checkpointsOf([journal.runId])).filter((cp) => cp.status === 'pending');
-  for (const { _id } of pending) {
+export async function cancelPendingCheckpoints(
+  deps: EngineDeps,
+  journal: Journal,
+  by: Cancellation,
+  opts: { retell?: boolean } = {},
+): Promise<void> {
+  for (const { _id, status } of await deps.engineStore.checkpointsOf([journal.runId])) {
+    // On a click: cancelled already, by a caller that may have died before telling the channels, so tell them.
+    // Slack and mail deliver once per checkpoint and event on their own (told.ts), so a repeat changes nothing there.
+    if (status === 'cancelled' && opts.retell) await deps.queues.enqueueNotify(_id, 'decided');
+    if (status !== 'pending') continue;
     const written = await writeCheckpoint(deps, _id, async (cp) =>
       cp.status === 'pending' ? { status: 'cancelled' } : null,
     );

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Mailer } from '../channels/mailer.js';
 import type { Config } from '../config.js';
+import type { FormLinkRegistry } from '../console/form-link-registry.js';
 import type { RateLimiter } from '../console/rate-limit.js';
 import type { ConsoleSessions } from '../console/sessions.js';
 import type { DependencyHealth } from '../dependency-health.js';
@@ -49,6 +50,8 @@ export interface ConsoleServices {
   signInLimits: { perClient: RateLimiter; perAddress: RateLimiter };
   /** Submissions through a public form link, per workflow and client address. */
   publicSubmits: RateLimiter;
+  /** Public form links made by admins, so one can be withdrawn before it expires. */
+  formLinks: FormLinkRegistry;
   queueDepth(): Promise<QueueDepth[]>;
 }
 

@@ -242,6 +242,13 @@ export const INDEXES: readonly IndexSpec[] = [
     keys: { threadKey: 1 },
     why: "threadMessagesAfter: a mention thread's messages for its intake run",
   },
+
+  // console (src/console/form-link-registry.ts; a visitor's link is checked by _id)
+  {
+    collection: 'form_links',
+    keys: { expiresAt: -1 },
+    why: "the forms page's public links not yet expired, for admins to withdraw",
+  },
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { ALLOWED_TYPES } from '../../src/console/file-types.js';
+import type { FormLinkDoc } from '../../src/console/form-link-registry.js';
 import type { ProgressState, RunProgress } from '../../src/console/run-progress.js';
 import type { IntakeField, TypedValues } from '../../src/console/schema-form.js';
 import type { UploadLimits, UploadProblem } from '../../src/console/uploads.js';
@@ -21,18 +22,36 @@ export interface MintedLink {
 
 const when = (d: Date) => `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
 
+/** A public link in use, as the admins' list shows it (never its token: that was shown once, when made). */
+export type ActiveFormLink = Pick<FormLinkDoc, '_id' | 'workflow' | 'mintedBy' | 'createdAt' | 'expiresAt'>;
+
+function linksInUse(person: PageViewer, links: readonly ActiveFormLink[]): SafeHtml {
+  if (links.length === 0) return html`<h2>Public links in use</h2><p class="muted">None.</p>`;
+  return html`<h2>Public links in use</h2>
+<table><caption class="sr-only">Public form links not expired or withdrawn</caption><thead><tr><th scope="col">Workflow</th><th scope="col">Made by</th><th scope="col">Made</th><th scope="col">Expires</th><th scope="col">Withdraw</th></tr></thead><tbody>${links.map(
+    (l) =>
+      html`<tr><td>${l.workflow}</td><td>${l.mintedBy}</td><td>${when(l.createdAt)}</td><td>${when(l.expiresAt)}</td><td><form method="post" action="/forms/links/${l._id}/revoke" class="inline" data-confirm="Withdraw this ${l.workflow} link? Whoever holds it can no longer use the form.">${csrfField(person.csrf)}<button type="submit">Withdraw<span class="sr-only"> the ${l.workflow} link made ${when(l.createdAt)}</span></button></form></td></tr>`,
+  )}</tbody></table>`;
+}
+
 export function formsListPage(o: {
   person: PageViewer;
   forms: FormListing[];
   canMint: boolean;
   days: readonly number[];
+  /** The admins' list of links in use (empty for others). */
+  links: readonly ActiveFormLink[];
   minted?: MintedLink;
+  revoked?: ActiveFormLink;
 }): string {
   const minted =
     o.minted &&
     html`<div class="card notice" role="status"><h2>Public link for ${o.minted.workflow}</h2>
-<p>Anyone with this link can fill in the form until ${when(o.minted.expiresAt)}. It is shown only now: copy it before you leave this page.</p>
+<p>Anyone with this link can fill in the form until ${when(o.minted.expiresAt)}. It is shown only now: copy it before you leave this page. You can withdraw it below.</p>
 <label for="minted-link">Link</label><input type="text" id="minted-link" readonly value="${o.minted.url}"></div>`;
+  const revoked =
+    o.revoked &&
+    html`<div class="card notice" role="status"><p>The ${o.revoked.workflow} link made by ${o.revoked.mintedBy} on ${when(o.revoked.createdAt)} is withdrawn: it no longer opens the form.</p></div>`;
   const mint = (f: FormListing) =>
     html`<form method="post" action="/forms/${f.name}/links" class="inline">${csrfField(o.person.csrf)}<label for="days-${f.name}" class="sr-only">Link for ${f.name} valid for</label><select id="days-${f.name}" name="days">${o.days.map(
       (d) => html`<option value="${d}"${d === 7 && html` selected`}>${d === 1 ? '1 day' : `${d} days`}</option>`,
@@ -43,11 +62,11 @@ export function formsListPage(o: {
     section: 'forms',
     body: html`<h1>Intake forms</h1>
 <p>Each workflow has a form made from its input schema. Submitting one starts a run.${o.canMint ? ' A public link lets someone without an account (a customer) use the form until it expires.' : ''}</p>
-${minted}
+${minted}${revoked}
 <table><caption class="sr-only">Workflows and their forms</caption><thead><tr><th scope="col">Workflow</th><th scope="col">What it does</th><th scope="col">Files</th><th scope="col">Form</th>${o.canMint && html`<th scope="col">Public link</th>`}</tr></thead><tbody>${o.forms.map(
       (f) =>
         html`<tr><td>${f.name}</td><td>${f.description}</td><td>${f.files ? 'yes' : 'no'}</td><td><a href="/forms/${f.name}">Open the ${f.name} form</a></td>${o.canMint && html`<td>${mint(f)}</td>`}</tr>`,
-    )}</tbody></table>`,
+    )}</tbody></table>${o.canMint && linksInUse(o.person, o.links)}`,
   });
 }
 

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AxeResults } from 'axe-core';
 import type { BrowserContext, Page } from 'playwright-core';
+import { createFormLinkRegistry } from '../../src/console/form-link-registry.js';
+import { formLinkToken } from '../../src/console/form-links.js';
+import { randomId } from '../../src/console/signed.js';
 import type { TestApp } from './app.js';
 import { artifactPath } from './chromium.js';
 
@@ -181,4 +184,20 @@ export function consoleScreenshotPath(name: string, forReadme = false): string {
   return forReadme
     ? new URL(`../../docs/images/console-${name}.png`, import.meta.url).pathname
     : artifactPath(`console-${name}.png`);
+}
+
+/** A public form link as an admin would make it: recorded in form_links (so it can be withdrawn), then signed. */
+export async function publicFormLink(
+  t: TestApp,
+  o: { workflow: string; expiresAt: Date; secret?: string },
+): Promise<string> {
+  const id = randomId();
+  await createFormLinkRegistry(t.app.store.connection).record({
+    _id: id,
+    workflow: o.workflow,
+    mintedBy: CONSOLE_PEOPLE.admin,
+    createdAt: new Date(),
+    expiresAt: o.expiresAt,
+  });
+  return formLinkToken(o.secret ?? t.env.APP_SECRET ?? '', { id, workflow: o.workflow, expiresAt: o.expiresAt });
 }
