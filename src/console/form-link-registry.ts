@@ -69,7 +69,8 @@ export function createFormLinkRegistry(conn: Connection): FormLinkRegistry {
         .then((docs) => docs.filter((d) => d.revokedAt == null).sort((a, b) => +b.createdAt - +a.createdAt));
     },
     revoke(id, by, now) {
-      // Conditional, so two admins withdrawing at once both see it withdrawn and one is named.
+      // Conditional: a withdrawn link stays withdrawn. FerretDB applies it as a read then a write, so two admins at
+      // the same instant may both be named; either way the link is refused from then on.
       return model
         .findOneAndUpdate(
           { _id: id, revokedAt: { $exists: false } },
