@@ -214,6 +214,9 @@ describe('cancelling a run', () => {
     await workers.reconcileNow();
     expect(told.filter((t) => t === `decided:${cpId}:cancelled`)).toHaveLength(1);
     expect(effectsOf(key)).toEqual(['prepare']);
+    // Had the run ended before that click, a click on the cancelled run tells the channels all the same.
+    expect(await engine.cancelRun({ runId, actor: 'other@x.io' })).toEqual({ cancelled: false, status: 'cancelled' });
+    await waitFor('told again', async () => told.filter((t) => t === `decided:${cpId}:cancelled`).length === 2);
   });
 
   it('leaves a finished run as it is', async () => {
@@ -314,6 +317,8 @@ describe('retrying a failed step', () => {
     expect(run.usage).toMatchObject({ inputTokens: 10 + 2 * 7, outputTokens: 2, costUsd: 0.5 });
     const detail = await engine.getRunDetail(runId);
     expect(detail?.usage.costUsd).toBe(0.5);
+    // The run document (the runs list reads it) was written with the same sum by the pass that completed the run.
+    expect((await store.runs.findById(runId).lean())?.usage).toMatchObject({ inputTokens: 24, costUsd: 0.5 });
     expect(detail?.modelCalls.map((m) => [m.status, m.replacedTry])).toEqual([
       ['error', 0],
       ['error', 1],

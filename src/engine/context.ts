@@ -245,8 +245,7 @@ export class PassContext implements WorkflowContext {
     return retry ? `${stepId}#r${retry}` : stepId;
   }
 
-  /** What the run's steps have used so far (their ends folded in), for the run document's summary. */
-  /** What the run has spent, a retried step's replaced tries included. */
+  /** What the run has spent so far (its ends folded in, a retried step's replaced tries included), for its document. */
   usage(): Usage {
     return totalUsage([...this.run.steps.values(), ...(this.run.replaced ?? [])]);
   }

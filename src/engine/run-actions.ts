@@ -25,7 +25,11 @@ export async function cancelRun(
 ): Promise<{ cancelled: boolean; status: RunStatus }> {
   const run = await deps.engineStore.getRun(req.runId);
   if (!run) throw new NotFound(`no run ${req.runId}`);
-  if (FINISHED.includes(run.status)) return { cancelled: false, status: run.status };
+  if (FINISHED.includes(run.status)) {
+    // A caller may have died between cancelling a checkpoint and telling the channels, and the run ended since.
+    if (run.status === 'cancelled') await retellCancelled(deps, req.runId);
+    return { cancelled: false, status: run.status };
+  }
   const journal = await deps.engineStore.loadJournal(req.runId);
   // The run document is written just after the journal's release: a run that has just finished may not say so yet.
   const ended = journal.lastPass?.released ? journal.lastPass.status : undefined;
@@ -62,9 +66,7 @@ export async function cancelPendingCheckpoints(
   opts: { retell?: boolean } = {},
 ): Promise<void> {
   for (const { _id, status } of await deps.engineStore.checkpointsOf([journal.runId])) {
-    // On a click: cancelled already, by a caller that may have died before telling the channels, so tell them.
-    // Slack and mail deliver once per checkpoint and event on their own (told.ts), so a repeat changes nothing there.
-    if (status === 'cancelled' && opts.retell) await deps.queues.enqueueNotify(_id, 'decided');
+    if (status === 'cancelled' && opts.retell) await retell(deps, _id);
     if (status !== 'pending') continue;
     const written = await writeCheckpoint(deps, _id, async (cp) =>
       cp.status === 'pending' ? { status: 'cancelled' } : null,
@@ -79,6 +81,20 @@ export async function cancelPendingCheckpoints(
     });
     await deps.queues.enqueueNotify(written._id, 'decided');
   }
+}
+
+/**
+ * On a click: tells the channels again that a checkpoint was cancelled, in case a caller died before it did. A job
+ * of its own (the first may have given up and be kept under its id): telling again only updates Slack's card in
+ * place, and mail sends nothing on a decision.
+ */
+function retell(deps: EngineDeps, checkpointId: string): Promise<void> {
+  return deps.queues.enqueueNotify(checkpointId, 'decided', `retell-${deps.clock.now().getTime()}`);
+}
+
+async function retellCancelled(deps: EngineDeps, runId: string): Promise<void> {
+  for (const cp of await deps.engineStore.checkpointsOf([runId]))
+    if (cp.status === 'cancelled') await retell(deps, cp._id);
 }
 
 /**
