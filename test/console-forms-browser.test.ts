@@ -2,14 +2,14 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formUploadModel } from '../src/console/uploads.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { launchChromium } from './support/chromium.js';
+import type { launchChromium } from './support/chromium.js';
 import {
   CONSOLE_PEOPLE,
+  consoleBrowser,
   consoleScreenshotPath,
   consoleSettings,
-  pageWithAxe,
+  expectAccessible,
   publicFormLink,
-  seriousAxeViolations,
   signInBrowser,
 } from './support/console.js';
 import { writeSettingsFile } from './support/refund-app.js';
@@ -23,19 +23,13 @@ beforeAll(async () => {
     label: 'forms-browser',
     env: { COUNTERSIGN_CONFIG: writeSettingsFile('console-forms-browser', consoleSettings()) },
   });
-  browser = await launchChromium({ width: 1280, height: 800, javaScriptEnabled: true });
-  page = await pageWithAxe(browser.context);
+  ({ browser, page } = await consoleBrowser());
 });
 
 afterAll(async () => {
   await browser?.close();
   await t?.close();
 });
-
-async function expectAccessible() {
-  const serious = await seriousAxeViolations(page);
-  expect(serious, JSON.stringify(serious, null, 2)).toEqual([]);
-}
 
 async function fillDispute(name: string) {
   await page.getByLabel('Customer email').fill('dana@example.com');
@@ -63,7 +57,7 @@ describe('intake form in a browser', () => {
     await fillDispute('Browser Dana');
     const statement = Buffer.from('Order 1234 was paid twice on 2026-11-02; bank lines below.\n');
     await page.getByLabel('Files').setInputFiles({ name: 'statement.txt', mimeType: 'text/plain', buffer: statement });
-    await expectAccessible();
+    await expectAccessible(page);
     await page.evaluate('document.activeElement && document.activeElement.blur()');
     // The whole form, file input included: a little taller than the viewport.
     await page.screenshot({ path: consoleScreenshotPath('form', true), fullPage: true });
@@ -73,7 +67,7 @@ describe('intake form in a browser', () => {
     const updatedLive = await waitForPerson();
     if (updatedLive) expect(await page.locator('[data-live-url]').getAttribute('data-live-updated')).toBeTruthy();
     await expect(page.getByRole('link', { name: "Open the run's timeline" }).count()).resolves.toBe(1);
-    await expectAccessible();
+    await expectAccessible(page);
     await page.screenshot({ path: consoleScreenshotPath('form-progress', true), fullPage: false });
 
     const runs = await t.app.engine.listRuns({ workflow: 'card-dispute' });
@@ -93,12 +87,12 @@ describe('intake form in a browser', () => {
     await page.goto(`${t.baseUrl}/forms/card-dispute?t=${token}`);
     await expect(page.getByRole('button', { name: 'Sign out' }).count()).resolves.toBe(0);
     await fillDispute('Public Dana');
-    await expectAccessible();
+    await expectAccessible(page);
     await page.getByRole('button', { name: 'Send' }).click();
     await page.getByRole('heading', { name: 'Thank you, it was sent' }).waitFor();
     await waitForPerson();
     await expect(page.getByRole('link', { name: "Open the run's timeline" }).count()).resolves.toBe(0);
     expect(await page.content()).not.toContain('Public Dana');
-    await expectAccessible();
+    await expectAccessible(page);
   });
 });

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
 import type { CheckpointDoc } from '../src/store/models.js';
 import { isFinished } from './support/app.js';
-import { launchChromium } from './support/chromium.js';
+import type { launchChromium } from './support/chromium.js';
 import {
   CONSOLE_PEOPLE,
+  consoleBrowser,
   consoleScreenshotPath,
   consoleSettings,
-  pageWithAxe,
-  seriousAxeViolations,
+  expectAccessible,
   signInBrowser,
 } from './support/console.js';
 import { writeSettingsFile } from './support/refund-app.js';
@@ -29,19 +29,13 @@ beforeAll(async () => {
     label: 'inbox-browser',
     env: { COUNTERSIGN_CONFIG: writeSettingsFile('console-inbox-browser', settings) },
   });
-  browser = await launchChromium({ width: 1280, height: 800, javaScriptEnabled: true });
-  page = await pageWithAxe(browser.context);
+  ({ browser, page } = await consoleBrowser());
 });
 
 afterAll(async () => {
   await browser?.close();
   await t?.close();
 });
-
-async function expectAccessible() {
-  const serious = await seriousAxeViolations(page);
-  expect(serious, JSON.stringify(serious, null, 2)).toEqual([]);
-}
 
 /** A sample dispute waiting at its checkpoint (the sample's own customer, whose account the agents know). */
 async function pending(sample: 'needsReview' | 'clearAccept') {
@@ -62,11 +56,11 @@ describe('the inbox in a real browser', () => {
     await signInBrowser(t, page, CONSOLE_PEOPLE.approver);
     await page.waitForURL(/\/inbox$/);
     await page.getByRole('heading', { name: 'Waiting for you' }).waitFor();
-    await expectAccessible();
+    await expectAccessible(page);
 
     await page.locator(`a[href="/inbox/${cp._id}"]`).first().click();
     await page.getByRole('heading', { name: 'What the AI proposes' }).waitFor();
-    await expectAccessible();
+    await expectAccessible(page);
     await page.screenshot({ path: consoleScreenshotPath('decide', true), fullPage: false });
 
     await page.getByLabel('Comment (optional)').fill('Refund this month; the export was promised.');
@@ -87,7 +81,7 @@ describe('the inbox in a real browser', () => {
     await form.getByLabel('Select all').check();
     for (const { checkpoint: cp } of items)
       expect(await form.locator(`input[name="item"][value^="${cp._id}:"]`).isChecked()).toBe(true);
-    await expectAccessible();
+    await expectAccessible(page);
     await page.screenshot({ path: consoleScreenshotPath('inbox', true), fullPage: false });
 
     // While the person reviews the list, Bob approves the second one from its Slack card.
@@ -114,7 +108,7 @@ describe('the inbox in a real browser', () => {
     expect(result).toMatch(
       new RegExp(`already approved by (${PEOPLE.bob.email}|${PEOPLE.bob.id}) via Slack on .*Left as it was`),
     );
-    await expectAccessible();
+    await expectAccessible(page);
     await page.screenshot({ path: consoleScreenshotPath('bulk-result', true), fullPage: false });
 
     const after = await checkpoint(onSlack);

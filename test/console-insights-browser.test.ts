@@ -4,13 +4,13 @@ import { SAMPLE_DISPUTES, type SampleName } from '../agents/disputes/samples.js'
 import { renderEvalReport } from '../src/evals/report-html.js';
 import { saveEvalRun } from '../src/evals/store.js';
 import { hasPendingCheckpoint, isFinished, startTestApp, type TestApp } from './support/app.js';
-import { launchChromium } from './support/chromium.js';
+import type { launchChromium } from './support/chromium.js';
 import {
   CONSOLE_PEOPLE,
+  consoleBrowser,
   consoleScreenshotPath,
   consoleSettings,
-  pageWithAxe,
-  seriousAxeViolations,
+  expectAccessible,
   signInBrowser,
 } from './support/console.js';
 import { evalRunFixture } from './support/eval-run-fixture.js';
@@ -54,8 +54,7 @@ beforeAll(async () => {
   // One left waiting, so the queue section has something to count.
   const waiting = await t.webhook('card-dispute', SAMPLE_DISPUTES.needsReview);
   await t.waitForRun(((await waiting.json()) as { runId: string }).runId, hasPendingCheckpoint);
-  browser = await launchChromium({ width: 1280, height: 800, javaScriptEnabled: true });
-  page = await pageWithAxe(browser.context);
+  ({ browser, page } = await consoleBrowser());
   await signInBrowser(t, page, CONSOLE_PEOPLE.admin);
 }, 240_000);
 
@@ -63,11 +62,6 @@ afterAll(async () => {
   await browser?.close();
   await t?.close();
 });
-
-async function expectAccessible() {
-  const serious = await seriousAxeViolations(page);
-  expect(serious, JSON.stringify(serious, null, 2)).toEqual([]);
-}
 
 describe('insights and evals in a real browser', () => {
   it('draws every insights chart visibly, with its name, and passes axe', async () => {
@@ -82,13 +76,13 @@ describe('insights and evals in a real browser', () => {
       expect(box?.height ?? 0).toBeGreaterThan(80);
       expect(await chart.getAttribute('aria-label')).toMatch(/chart|Histogram/);
     }
-    await expectAccessible();
+    await expectAccessible(page);
     await page.locator('#volume').evaluate((heading) => heading.scrollIntoView());
     await page.screenshot({ path: consoleScreenshotPath('insights', true), fullPage: false });
     // A data table opens under its chart, and is as accessible as the rest.
     await page.getByText('Data table', { exact: false }).first().click();
     await expect.poll(() => page.locator('details[open] table').count()).toBe(1);
-    await expectAccessible();
+    await expectAccessible(page);
   });
 
   it('changes the period with the filter form (a plain GET)', async () => {
@@ -101,7 +95,7 @@ describe('insights and evals in a real browser', () => {
   it('lists eval runs, opens a report, and applies a recommendation after confirming', async () => {
     await page.goto(`${t.baseUrl}/evals`);
     await page.getByRole('heading', { name: 'Evals and the autonomy boundary' }).waitFor();
-    await expectAccessible();
+    await expectAccessible(page);
     await page.screenshot({ path: consoleScreenshotPath('evals', true), fullPage: false });
 
     await page.getByRole('link', { name: /report of eval-2026-05-01/ }).click();

@@ -2,13 +2,13 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DISPUTES } from '../agents/disputes/samples.js';
 import { hasPendingCheckpoint, isFinished, startTestApp, type TestApp } from './support/app.js';
-import { launchChromium } from './support/chromium.js';
+import type { launchChromium } from './support/chromium.js';
 import {
   CONSOLE_PEOPLE,
+  consoleBrowser,
   consoleScreenshotPath,
   consoleSettings,
-  pageWithAxe,
-  seriousAxeViolations,
+  expectAccessible,
   signInBrowser,
 } from './support/console.js';
 import { writeSettingsFile } from './support/refund-app.js';
@@ -29,19 +29,13 @@ beforeAll(async () => {
     },
   });
   await seedRuns(t.app.store, { count: 40, base: new Date('2026-03-01T00:00:00Z') });
-  browser = await launchChromium({ width: 1280, height: 800, javaScriptEnabled: true });
-  page = await pageWithAxe(browser.context);
+  ({ browser, page } = await consoleBrowser());
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
   await t?.close();
 });
-
-async function expectAccessible() {
-  const serious = await seriousAxeViolations(page);
-  expect(serious, JSON.stringify(serious, null, 2)).toEqual([]);
-}
 
 async function waitingDispute(): Promise<{ runId: string; checkpointId: string }> {
   const res = await t.webhook('card-dispute', SAMPLE_DISPUTES.needsReview);
@@ -69,7 +63,7 @@ describe('runs in a real browser', () => {
     await signInBrowser(t, page, CONSOLE_PEOPLE.admin);
     await page.goto(`${t.baseUrl}/runs`);
     await page.getByRole('heading', { name: 'Runs', exact: true }).waitFor();
-    await expectAccessible();
+    await expectAccessible(page);
     await page.screenshot({ path: consoleScreenshotPath('runs', true), fullPage: false });
 
     await page.getByLabel('Workflow').selectOption('card-dispute');
@@ -87,7 +81,7 @@ describe('runs in a real browser', () => {
     await figure.waitFor();
     for (const agent of ['evidence-collector', 'account-risk', 'language-analyst', 'dispute-manager'])
       await page.getByRole('rowheader', { name: agent, exact: true }).waitFor();
-    await expectAccessible();
+    await expectAccessible(page);
     await page.getByRole('heading', { name: 'Timeline' }).evaluate((h) => h.scrollIntoView());
     await page.screenshot({ path: consoleScreenshotPath('run-detail', true), fullPage: false });
   });

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AxeResults } from 'axe-core';
 import type { BrowserContext, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { createFormLinkRegistry } from '../../src/console/form-link-registry.js';
 import { formLinkToken } from '../../src/console/form-links.js';
 import { randomId } from '../../src/console/signed.js';
 import type { TestApp } from './app.js';
-import { artifactPath } from './chromium.js';
+import { artifactPath, launchChromium } from './chromium.js';
 
 /**
  * Helpers for console tests: signing in through the real magic link (caught by the SMTP capture server) in a
@@ -200,4 +201,16 @@ export async function publicFormLink(
     expiresAt: o.expiresAt,
   });
   return formLinkToken(o.secret ?? t.env.APP_SECRET ?? '', { id, workflow: o.workflow, expiresAt: o.expiresAt });
+}
+
+/** Debian's Chromium at the console tests' viewport, with a page that axe can run on. */
+export async function consoleBrowser() {
+  const browser = await launchChromium({ width: 1280, height: 800, javaScriptEnabled: true });
+  return { browser, page: await pageWithAxe(browser.context) };
+}
+
+/** Fails the test on any serious or critical axe violation of the page as it is, listing them. */
+export async function expectAccessible(page: Page): Promise<void> {
+  const serious = await seriousAxeViolations(page);
+  expect(serious, JSON.stringify(serious, null, 2)).toEqual([]);
 }
